@@ -1,0 +1,77 @@
+# The two commands users and CI rely on: `make deploy` and `make test`.
+# Both work on a bare machine with python3 and make: they build .venv/ from
+# the pinned requirements and start the local AWS endpoint themselves.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+LOCAL_AWS_PORT ?= 5000
+LOCAL_ENDPOINT := http://127.0.0.1:$(LOCAL_AWS_PORT)
+LAUNCHER := $(BIN)/python tools/local_endpoint.py
+STACK_ENV := local
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help venv deploy smoke test lint unit integration molecule local-up local-down local-status lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.installed ## Build .venv/ from the pinned requirements
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+local-up: venv ## Start the local AWS endpoint on 127.0.0.1:$LOCAL_AWS_PORT unless one answers there
+	$(LAUNCHER) up --port $(LOCAL_AWS_PORT)
+
+local-down: ## Stop the local endpoint that local-up started (by its pid)
+	@if [ -x $(BIN)/python ]; then $(LAUNCHER) down --port $(LOCAL_AWS_PORT); else echo "no .venv: nothing started"; fi
+
+local-status: venv ## Say whether the local endpoint answers
+	$(LAUNCHER) status --port $(LOCAL_AWS_PORT)
+
+deploy: local-up ## Converge site.yml on the local endpoint, smoke-test it, print the outputs
+	AWS_ENDPOINT_URL=$(LOCAL_ENDPOINT) ansible-playbook site.yml -i inventories/local
+	$(MAKE) --no-print-directory smoke
+	@echo "Stack outputs (outputs/$(STACK_ENV).json):"
+	@cat outputs/$(STACK_ENV).json
+
+smoke: venv ## Run the smoke playbook against the local stack
+	AWS_ENDPOINT_URL=$(LOCAL_ENDPOINT) ansible-playbook playbooks/smoke.yml -i inventories/local
+
+test: venv ## Run every test: lint, unit, integration, molecule
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory integration
+	$(MAKE) --no-print-directory molecule
+
+lint: venv ## ruff, yamllint, ansible-lint (production profile)
+	ruff check .
+	ruff format --check .
+	yamllint --strict .
+	ansible-lint
+
+unit: venv ## Unit tests (filters, launcher corrections); no AWS
+	pytest tests/unit
+
+integration: venv ## Integration tests; each starts its own endpoint on a free port
+	pytest tests/integration
+
+molecule: venv ## molecule test of the default scenario on a private endpoint
+	MOLECULE_LOCAL_AWS_PORT=$$($(BIN)/python tools/free_port.py) molecule test --scenario-name default
+
+lock: ## Regenerate constraints.txt from a fresh resolve of requirements-dev.txt
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet -r requirements-dev.txt
+	.lock-venv/bin/python -m pip freeze --exclude-editable | sort -f > constraints.txt
+	rm -rf .lock-venv
+
+clean: local-down ## Remove the venv, outputs and caches (the endpoint is stopped first)
+	rm -rf $(VENV) outputs .pytest_cache .ruff_cache
