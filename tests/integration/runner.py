@@ -1,0 +1,74 @@
+"""Run ansible-playbook from the repository against a private local endpoint and read its stats."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+TIMEOUT_SECONDS = 900
+
+
+@dataclass
+class PlaybookRun:
+    returncode: int
+    output: dict
+    stderr: str
+
+    @property
+    def stats(self) -> dict:
+        (host_stats,) = self.output.get("stats", {}).values() or [{}]
+        return host_stats
+
+    @property
+    def changed(self) -> int:
+        return self.stats.get("changed", 0)
+
+    @property
+    def failed(self) -> int:
+        return self.stats.get("failures", 0) + self.stats.get("unreachable", 0)
+
+    def changed_tasks(self) -> list[str]:
+        """Names (without the role prefix) of the tasks that reported a change."""
+        changed = [task["task"]["name"] for task in self._tasks() if any(r.get("changed") for r in self._results(task))]
+        return [name.split(" : ", 1)[-1] for name in changed]
+
+    def failure_messages(self) -> list[str]:
+        return [str(r.get("msg")) for task in self._tasks() for r in self._results(task) if r.get("failed")]
+
+    def _tasks(self) -> list[dict]:
+        return [task for play in self.output.get("plays", []) for task in play["tasks"]]
+
+    @staticmethod
+    def _results(task: dict) -> list[dict]:
+        return list(task["hosts"].values())
+
+    def describe(self) -> str:
+        return f"rc={self.returncode} stats={self.stats} failures={self.failure_messages()} stderr={self.stderr[-2000:]}"
+
+
+def run_playbook(endpoint_url: str, playbook: str, *args: str, extra_vars: dict | None = None) -> PlaybookRun:
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_NOCOLOR": "1",
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "PATH": f"{ANSIBLE_PLAYBOOK.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    command = [str(ANSIBLE_PLAYBOOK), playbook, "-i", "inventories/local", *args]
+    if extra_vars:
+        command += ["-e", json.dumps(extra_vars)]
+    completed = subprocess.run(
+        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
+    )
+    try:
+        output = json.loads(completed.stdout)
+    except json.JSONDecodeError:
+        output = {"unparsed": completed.stdout[-4000:]}
+    return PlaybookRun(completed.returncode, output, completed.stderr)
