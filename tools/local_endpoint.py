@@ -107,7 +107,9 @@ def up(port: int, state_dir: Path) -> int:
             print(f"local endpoint: exited with {process.returncode}; see {log_file(state_dir, port)}", file=sys.stderr)
             return 1
         if answers(port):
-            print(f"local endpoint: started on {endpoint_url(port)} (pid {process.pid}, log {log_file(state_dir, port)})")
+            print(
+                f"local endpoint: started on {endpoint_url(port)} (pid {process.pid}, log {log_file(state_dir, port)})"
+            )
             return 0
         time.sleep(0.2)
     print(f"local endpoint: no answer on {endpoint_url(port)} after {READY_TIMEOUT_SECONDS}s", file=sys.stderr)

@@ -73,7 +73,7 @@ def test_plain_moto_denies_every_object_call_under_a_tls_only_policy():
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="plain")
     s3.put_bucket_policy(Bucket="plain", Policy=tls_only_policy("plain"))
-    with pytest.raises(ClientError, match="AccessDenied|403"):
+    with pytest.raises(ClientError, match=r"AccessDenied|403"):
         s3.put_object(Bucket="plain", Key="k", Body=b"v")
 
 
@@ -90,7 +90,7 @@ def test_launcher_still_denies_when_the_condition_holds(fresh_endpoint):
     s3 = fresh_endpoint.client("s3")
     s3.create_bucket(Bucket="denied")
     s3.put_bucket_policy(Bucket="denied", Policy=tls_only_policy("denied", secure_transport="true"))
-    with pytest.raises(ClientError, match="AccessDenied|403"):
+    with pytest.raises(ClientError, match=r"AccessDenied|403"):
         s3.put_object(Bucket="denied", Key="k", Body=b"v")
 
 
@@ -100,5 +100,5 @@ def test_launcher_still_denies_an_unconditional_deny(fresh_endpoint):
     policy = json.loads(tls_only_policy("locked"))
     del policy["Statement"][0]["Condition"]
     s3.put_bucket_policy(Bucket="locked", Policy=json.dumps(policy))
-    with pytest.raises(ClientError, match="AccessDenied|403"):
+    with pytest.raises(ClientError, match=r"AccessDenied|403"):
         s3.put_object(Bucket="locked", Key="k", Body=b"v")
