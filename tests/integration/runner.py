@@ -49,7 +49,9 @@ class PlaybookRun:
         return list(task["hosts"].values())
 
     def describe(self) -> str:
-        return f"rc={self.returncode} stats={self.stats} failures={self.failure_messages()} stderr={self.stderr[-2000:]}"
+        return (
+            f"rc={self.returncode} stats={self.stats} failures={self.failure_messages()} stderr={self.stderr[-2000:]}"
+        )
 
 
 def run_playbook(endpoint_url: str, playbook: str, *args: str, extra_vars: dict | None = None) -> PlaybookRun:

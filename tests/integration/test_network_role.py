@@ -18,7 +18,12 @@ def stack_filter(prefix: str) -> list[dict]:
 
 def converge(endpoint, tmp_path, *args, **extra_vars):
     return run_playbook(
-        endpoint.url, "site.yml", "--tags", "network", *args, extra_vars={"stack_outputs_dir": str(tmp_path), **extra_vars}
+        endpoint.url,
+        "site.yml",
+        "--tags",
+        "network",
+        *args,
+        extra_vars={"stack_outputs_dir": str(tmp_path), **extra_vars},
     )
 
 
@@ -46,6 +51,14 @@ def test_check_apply_check_apply(fresh_endpoint, tmp_path):
     assert json.loads((tmp_path / "local.json").read_text()) == outputs_after_first
 
     assert_network(ec2, PREFIX, outputs_after_first["network"], nat_count=1)
+
+    smoke = run_playbook(fresh_endpoint.url, "playbooks/smoke.yml", extra_vars={"stack_outputs_dir": str(tmp_path)})
+    assert smoke.returncode == 0, smoke.describe()
+    s3_endpoint = outputs_after_first["network"]["gateway_endpoint_ids"]["s3"]
+    ec2.delete_vpc_endpoints(VpcEndpointIds=[s3_endpoint])
+    broken = run_playbook(fresh_endpoint.url, "playbooks/smoke.yml", extra_vars={"stack_outputs_dir": str(tmp_path)})
+    assert broken.returncode != 0
+    assert any("Gateway endpoints" in message for message in broken.failure_messages()), broken.describe()
 
 
 def test_one_nat_gateway_per_az(fresh_endpoint, tmp_path):

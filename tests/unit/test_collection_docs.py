@@ -1,0 +1,59 @@
+"""Documentation the collection promises: ansible-doc renders every plugin, specs mirror role defaults."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ANSIBLE_DOC = Path(sys.executable).parent / "ansible-doc"
+FILTERS = sorted(p.stem for p in (REPO_ROOT / "plugins" / "filter").glob("*.yml"))
+MODULES = sorted(p.stem for p in (REPO_ROOT / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
+ROLES = sorted(p.parent.parent.name for p in (REPO_ROOT / "roles").glob("*/meta/argument_specs.yml"))
+
+
+def ansible_doc(plugin_type: str, name: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg")}
+    return subprocess.run(
+        [str(ANSIBLE_DOC), "-t", plugin_type, f"serverless.tasks_api.{name}"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(("plugin_type", "name"), [("filter", f) for f in FILTERS] + [("module", m) for m in MODULES])
+def test_ansible_doc_renders(plugin_type, name):
+    result = ansible_doc(plugin_type, name)
+    assert result.returncode == 0, result.stderr
+    assert f"serverless.tasks_api.{name}" in result.stdout
+    assert "EXAMPLES" in result.stdout
+
+
+def test_every_filter_has_documentation():
+    from ansible_collections.serverless.tasks_api.plugins.filter.network import FilterModule
+
+    assert sorted(FilterModule().filters()) == FILTERS
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_role_defaults_mirror_the_argument_spec(role):
+    role_dir = REPO_ROOT / "roles" / role
+    specs = yaml.safe_load((role_dir / "meta" / "argument_specs.yml").read_text())
+    options = specs["argument_specs"]["main"]["options"]
+    defaults = yaml.safe_load((role_dir / "defaults" / "main.yml").read_text()) or {}
+    assert set(defaults) == {name for name, spec in options.items() if not spec.get("required")}
+    for name, value in defaults.items():
+        assert options[name].get("default") == value, name
+        assert options[name].get("description"), f"{name} has no description"
+
+
+def test_role_docs_are_rendered_from_the_current_specs():
+    import render_role_docs
+
+    assert render_role_docs.main(["--check"]) == 0
