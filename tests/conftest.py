@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from free_port import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAUNCHER = REPO_ROOT / "tools" / "local_endpoint.py"
@@ -19,12 +19,6 @@ COLLECTIONS_PATH = REPO_ROOT / "collections"
 # Make `ansible_collections.serverless.tasks_api` importable (the link in collections/).
 if str(COLLECTIONS_PATH) not in sys.path:
     sys.path.insert(0, str(COLLECTIONS_PATH))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _answers(url: str) -> bool:

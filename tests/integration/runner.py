@@ -54,7 +54,14 @@ class PlaybookRun:
         )
 
 
-def run_playbook(endpoint_url: str, playbook: str, *args: str, extra_vars: dict | None = None) -> PlaybookRun:
+def run_playbook(
+    endpoint_url: str,
+    playbook: str,
+    *args: str,
+    extra_vars: dict | None = None,
+    inventory: str = "inventories/local",
+    env_overrides: dict | None = None,
+) -> PlaybookRun:
     env = {
         **os.environ,
         "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
@@ -62,8 +69,9 @@ def run_playbook(endpoint_url: str, playbook: str, *args: str, extra_vars: dict 
         "ANSIBLE_NOCOLOR": "1",
         "AWS_ENDPOINT_URL": endpoint_url,
         "PATH": f"{ANSIBLE_PLAYBOOK.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        **(env_overrides or {}),
     }
-    command = [str(ANSIBLE_PLAYBOOK), playbook, "-i", "inventories/local", *args]
+    command = [str(ANSIBLE_PLAYBOOK), playbook, "-i", inventory, *args]
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
     completed = subprocess.run(

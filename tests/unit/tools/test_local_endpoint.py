@@ -5,7 +5,7 @@ import sys
 
 import local_endpoint
 import pytest
-from conftest import free_port
+from free_port import free_port
 
 
 @pytest.fixture
