@@ -172,3 +172,50 @@ def default_route(table):
 
 def associated_subnets(table):
     return {a["SubnetId"] for a in table["Associations"] if a.get("SubnetId")}
+
+
+def test_changing_tags_updates_resources_in_place(fresh_endpoint, tmp_path):
+    ec2 = fresh_endpoint.client("ec2")
+    assert converge(fresh_endpoint, tmp_path).returncode == 0
+    before = resource_ids(ec2)
+
+    retagged = converge(fresh_endpoint, tmp_path, stack_extra_tags={"CostCenter": "cc-42"})
+    assert retagged.returncode == 0, retagged.describe()
+    assert retagged.changed > 0
+    assert resource_ids(ec2) == before, "a change of tags must not create resources"
+    tagged = {
+        tag["ResourceId"]
+        for tag in ec2.describe_tags(Filters=[{"Name": "key", "Values": ["CostCenter"]}])["Tags"]
+        if tag["Value"] == "cc-42"
+    }
+    assert set().union(*before.values()) <= tagged
+
+    again = converge(fresh_endpoint, tmp_path, stack_extra_tags={"CostCenter": "cc-42"})
+    assert again.changed == 0, again.changed_tasks()
+
+
+def resource_ids(ec2) -> dict[str, set[str]]:
+    """Ids of the stack's resources, by kind (the default VPC's are left out)."""
+    vpc_id = ec2.describe_vpcs(Filters=stack_filter(PREFIX))["Vpcs"][0]["VpcId"]
+    in_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
+    return {
+        "vpc": {vpc_id},
+        "subnets": {s["SubnetId"] for s in ec2.describe_subnets(Filters=in_vpc)["Subnets"]},
+        "route_tables": {
+            t["RouteTableId"] for t in ec2.describe_route_tables(Filters=in_vpc)["RouteTables"] if t["Tags"]
+        },
+        "endpoints": {e["VpcEndpointId"] for e in ec2.describe_vpc_endpoints(Filters=in_vpc)["VpcEndpoints"]},
+        "nat_gateways": {n["NatGatewayId"] for n in ec2.describe_nat_gateways(Filter=in_vpc)["NatGateways"]},
+        "addresses": {a["AllocationId"] for a in ec2.describe_addresses()["Addresses"]},
+        "security_groups": {
+            g["GroupId"]
+            for g in ec2.describe_security_groups(Filters=in_vpc)["SecurityGroups"]
+            if g["GroupName"] != "default"
+        },
+        "internet_gateways": {
+            g["InternetGatewayId"]
+            for g in ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}])[
+                "InternetGateways"
+            ]
+        },
+    }
