@@ -16,7 +16,7 @@ STACK_ENV := local
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv deploy smoke test lint unit integration molecule local-up local-down local-status lock clean
+.PHONY: help venv deploy smoke test lint unit integration molecule local-up local-down local-status benchmark lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ integration: venv ## Integration tests; each starts its own endpoint on a free p
 
 molecule: venv ## molecule test of the default scenario on a private endpoint
 	MOLECULE_LOCAL_AWS_PORT=$$($(BIN)/python tools/free_port.py) molecule test --scenario-name default
+
+benchmark: venv ## Print converge timings (check on empty, fresh, no-op, check on converged)
+	python benchmarks/converge_times.py
 
 lock: ## Regenerate constraints.txt from a fresh resolve of requirements-dev.txt
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

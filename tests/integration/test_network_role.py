@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from runner import run_playbook
+from playbook_runner import run_playbook
 
 PREFIX = "tasks-api-local"
 

@@ -1,7 +1,7 @@
 """Preflight: what users see when AWS does not answer, before anything is changed."""
 
 from free_port import free_port
-from runner import run_playbook
+from playbook_runner import run_playbook
 
 
 def test_local_inventory_without_an_endpoint_says_to_start_one(tmp_path):

@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 TIMEOUT_SECONDS = 900
 
@@ -47,6 +47,11 @@ class PlaybookRun:
     @staticmethod
     def _results(task: dict) -> list[dict]:
         return list(task["hosts"].values())
+
+    @property
+    def task_count(self) -> int:
+        """Tasks that ran on the host (skipped ones excluded)."""
+        return sum(1 for task in self._tasks() for result in self._results(task) if not result.get("skipped"))
 
     def describe(self) -> str:
         return (
