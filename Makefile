@@ -38,13 +38,13 @@ local-status: venv ## Say whether the local endpoint answers
 	$(LAUNCHER) status --port $(LOCAL_AWS_PORT)
 
 deploy: local-up ## Converge site.yml on the local endpoint, smoke-test it, print the outputs
-	AWS_ENDPOINT_URL=$(LOCAL_ENDPOINT) ansible-playbook site.yml -i inventories/local
+	AWS_ENDPOINT_URL=$(LOCAL_ENDPOINT) ansible-playbook site.yml -i inventories/local -e stack_outputs_dir=$(CURDIR)/outputs
 	$(MAKE) --no-print-directory smoke
 	@echo "Stack outputs (outputs/$(STACK_ENV).json):"
-	@cat outputs/$(STACK_ENV).json
+	@cat $(CURDIR)/outputs/$(STACK_ENV).json
 
 smoke: venv ## Run the smoke playbook against the local stack
-	AWS_ENDPOINT_URL=$(LOCAL_ENDPOINT) ansible-playbook playbooks/smoke.yml -i inventories/local
+	AWS_ENDPOINT_URL=$(LOCAL_ENDPOINT) ansible-playbook playbooks/smoke.yml -i inventories/local -e stack_outputs_dir=$(CURDIR)/outputs
 
 test: venv ## Run every test: lint, unit, integration, molecule
 	$(MAKE) --no-print-directory lint
