@@ -5,21 +5,8 @@ Documentation: the sibling ``<filter>.yml`` files (rendered by ansible-doc).
 
 from __future__ import annotations
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.serverless.tasks_api.plugins.plugin_utils import network_plan
-
-
-def _as_filter_error(function):
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except ValueError as error:
-            raise AnsibleFilterError(f"{function.__name__}: {error}") from error
-
-    wrapper.__name__ = function.__name__
-    wrapper.__doc__ = function.__doc__
-    return wrapper
+from ansible_collections.serverless.tasks_api.plugins.plugin_utils.filter_errors import as_filter_error
 
 
 def vpc_cidr_problems(cidr):
@@ -42,7 +29,7 @@ class FilterModule:
     def filters(self):
         return {
             "vpc_cidr_problems": vpc_cidr_problems,
-            "subnet_plan": _as_filter_error(subnet_plan),
-            "gateway_endpoint_policy": _as_filter_error(gateway_endpoint_policy),
-            "private_route_table_plan": _as_filter_error(private_route_table_plan),
+            "subnet_plan": as_filter_error(subnet_plan),
+            "gateway_endpoint_policy": as_filter_error(gateway_endpoint_policy),
+            "private_route_table_plan": as_filter_error(private_route_table_plan),
         }
