@@ -1,0 +1,1 @@
+"""Shared internals of the tasks API Lambda handlers (standard library and boto3 only)."""
