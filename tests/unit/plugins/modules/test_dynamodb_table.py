@@ -1,12 +1,10 @@
 """Tests of the dynamodb_table module against moto's in-process emulator (mock_aws)."""
 
-import json
 from types import SimpleNamespace
 
 import boto3
 import pytest
-from ansible.module_utils.testing import patch_module_args
-from botocore.client import BaseClient
+from module_calls import calls_of, operations
 from moto import mock_aws
 
 from ansible_collections.serverless.tasks_api.plugins.modules import dynamodb_table
@@ -28,21 +26,7 @@ def aws(monkeypatch):
 
 
 @pytest.fixture
-def api_calls(monkeypatch):
-    """Every AWS operation called, with its parameters, as (name, params)."""
-    calls = []
-    make_api_call = BaseClient._make_api_call
-
-    def recording(self, operation_name, api_params):
-        calls.append((operation_name, api_params))
-        return make_api_call(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
-    return calls
-
-
-@pytest.fixture
-def run(aws, api_calls, capsys):
+def run(aws, run_main):
     """Run the module's main() with the given args; return the JSON result it printed.
 
     api_calls holds the operations of the last run only.
@@ -58,24 +42,13 @@ def run(aws, api_calls, capsys):
             "_ansible_diff": diff,
             **args,
         }
-        api_calls.clear()
-        with patch_module_args(module_args), pytest.raises(SystemExit):
-            dynamodb_table.main()
-        return json.loads(capsys.readouterr().out)
+        return run_main(dynamodb_table.main, module_args)
 
     return run_module
 
 
-def operations(api_calls):
-    return [name for name, _ in api_calls]
-
-
 def writes(api_calls):
     return [name for name in operations(api_calls) if not name.startswith(("Describe", "List"))]
-
-
-def calls_of(api_calls, operation):
-    return [params for name, params in api_calls if name == operation]
 
 
 def table_names(aws):

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
+from module_calls import calls_of, operations
 from moto import mock_aws
 
 from ansible_collections.serverless.tasks_api.plugins.modules import lambda_function
@@ -68,20 +68,6 @@ def aws(monkeypatch):
 
 
 @pytest.fixture
-def api_calls(monkeypatch):
-    """Every AWS operation called, with its parameters, as (name, params)."""
-    calls = []
-    make_api_call = BaseClient._make_api_call
-
-    def recording(self, operation_name, api_params):
-        calls.append((operation_name, api_params))
-        return make_api_call(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
-    return calls
-
-
-@pytest.fixture
 def sleeps(monkeypatch):
     """Replace time.sleep, recording the pauses."""
     pauses = []
@@ -114,7 +100,7 @@ def failing(monkeypatch, api_calls, sleeps):
 
 
 @pytest.fixture
-def run(aws, api_calls, capsys):
+def run(aws, run_main):
     """Run the module's main() with the given args (the first package by default); return its JSON result.
 
     api_calls holds the operations of the last run only.
@@ -134,24 +120,13 @@ def run(aws, api_calls, capsys):
             **args,
         }
         module_args = {key: value for key, value in module_args.items() if value is not None}  # None: omitted
-        api_calls.clear()
-        with patch_module_args(module_args), pytest.raises(SystemExit):
-            lambda_function.main()
-        return json.loads(capsys.readouterr().out)
+        return run_main(lambda_function.main, module_args)
 
     return run_module
 
 
-def operations(api_calls):
-    return [name for name, _ in api_calls]
-
-
 def writes(api_calls):
     return [name for name in operations(api_calls) if not name.startswith(READS)]
-
-
-def calls_of(api_calls, operation):
-    return [params for name, params in api_calls if name == operation]
 
 
 def described(aws):
