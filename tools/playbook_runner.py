@@ -87,3 +87,15 @@ def run_playbook(
     except json.JSONDecodeError:
         output = {"unparsed": completed.stdout[-4000:]}
     return PlaybookRun(completed.returncode, output, completed.stderr)
+
+
+def converge_site(endpoint_url: str, outputs_dir, tags: str, *args: str, **extra_vars) -> PlaybookRun:
+    """Run site.yml limited to ``tags`` (comma-separated), writing the stack outputs under ``outputs_dir``."""
+    return run_playbook(
+        endpoint_url,
+        "site.yml",
+        "--tags",
+        tags,
+        *args,
+        extra_vars={"stack_outputs_dir": str(outputs_dir), **extra_vars},
+    )

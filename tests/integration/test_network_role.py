@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from playbook_runner import run_playbook
+from playbook_runner import converge_site, run_playbook
 
 PREFIX = "tasks-api-local"
 
@@ -17,14 +17,7 @@ def stack_filter(prefix: str) -> list[dict]:
 
 
 def converge(endpoint, tmp_path, *args, **extra_vars):
-    return run_playbook(
-        endpoint.url,
-        "site.yml",
-        "--tags",
-        "network",
-        *args,
-        extra_vars={"stack_outputs_dir": str(tmp_path), **extra_vars},
-    )
+    return converge_site(endpoint.url, tmp_path, "network", *args, **extra_vars)
 
 
 def test_check_apply_check_apply(fresh_endpoint, tmp_path):

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from playbook_runner import REPO_ROOT, run_playbook
+from playbook_runner import REPO_ROOT, converge_site, run_playbook
 
 PREFIX = "tasks-api-local"
 TABLE = f"{PREFIX}-tasks"
@@ -19,14 +19,7 @@ FUNCTIONS = {
 
 
 def converge(endpoint, tmp_path, *args, **extra_vars):
-    return run_playbook(
-        endpoint.url,
-        "site.yml",
-        "--tags",
-        "iam,storage",
-        *args,
-        extra_vars={"stack_outputs_dir": str(tmp_path), **extra_vars},
-    )
+    return converge_site(endpoint.url, tmp_path, "iam,storage", *args, **extra_vars)
 
 
 @pytest.fixture(scope="module")
