@@ -9,8 +9,8 @@ from ansible_collections.serverless.tasks_api.plugins.plugin_utils import packag
 from ansible_collections.serverless.tasks_api.plugins.plugin_utils.filter_errors import as_filter_error
 
 
-def lambda_package(source_dir, handlers=None):
-    return package.lambda_package(source_dir, handlers)
+def lambda_package(source_dir, handlers=None, architecture="arm64"):
+    return package.lambda_package(source_dir, handlers, architecture)
 
 
 class FilterModule:

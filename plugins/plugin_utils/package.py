@@ -5,11 +5,23 @@ into ``AnsibleFilterError``.
 
 What makes the zip reproducible:
 
-- entries sorted by their path (``/``-separated, relative to the source directory);
+- entries sorted by their archive path (``/``-separated), sources and dependencies together;
 - every entry dated 1980-01-01 00:00:00 (the zip epoch), made on "unix", mode 0644;
 - no directory entries, no ``__pycache__``, compiled files, hidden files or tests;
 - entries stored, not deflated: deflate output differs between zlib builds (zlib, zlib-ng),
   stored bytes do not. Handler code is small, so the package stays small.
+
+Dependencies: a top-level ``requirements.txt`` in the source directory is installed with
+``python -m pip install --target <temporary directory>`` for the Lambda platform
+(``--platform manylinux2014_aarch64`` or ``manylinux2014_x86_64``, ``--implementation cp``,
+``--python-version 3.12``, ``--abi cp312``, ``--only-binary=:all:``: wheels only, nothing is built
+on this machine), run in the source directory so that relative paths in the file resolve there.
+The file goes to pip unchanged and is not packaged: its options (``--no-index``, ``--find-links``,
+``--hash``) are pip's business, and pinned versions with hashes make the dependencies reproducible.
+Left out of the installed tree, on top of the exclusions above, is what differs between machines
+or is useless at run time: ``bin/`` (console scripts carry the local interpreter's path),
+``*.dist-info/RECORD`` and ``*.dist-info/direct_url.json``. A dependency file whose archive path is
+also a source file's is an error, not a silent overwrite.
 """
 
 from __future__ import annotations
@@ -17,6 +29,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import subprocess
+import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -24,6 +39,16 @@ FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644
 EXCLUDED_DIRECTORIES = {"__pycache__", "tests", "test"}
 EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
+
+REQUIREMENTS_FILE = Path("requirements.txt")
+LAMBDA_PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+LAMBDA_PYTHON_VERSION = "3.12"
+LAMBDA_ABI = "cp312"
+EXCLUDED_DIST_INFO_FILES = {"RECORD", "direct_url.json"}
+PIP_ERROR_LINES = 10
+
+# (path in the archive, file on disk)
+Entry = tuple[str, Path]
 
 
 def package_files(source_dir: Path) -> list[Path]:
@@ -53,40 +78,127 @@ def handler_file(handler: str) -> Path:
     return Path(*module.split(".")).with_suffix(".py")
 
 
-def build_zip(source_dir: Path, files: list[Path]) -> bytes:
+def lambda_platform(architecture: str) -> str:
+    """``arm64`` -> ``manylinux2014_aarch64``, the pip platform tag of the Lambda architecture."""
+    if architecture not in LAMBDA_PLATFORMS:
+        raise ValueError(f"architecture: expected one of {', '.join(LAMBDA_PLATFORMS)}, got {architecture!r}")
+    return LAMBDA_PLATFORMS[architecture]
+
+
+def pip_install_command(requirements: Path, target: Path, platform: str) -> list[str]:
+    return [
+        sys.executable,
+        *("-m", "pip", "install", "--target", str(target), "--requirement", str(requirements)),
+        *("--no-compile", "--disable-pip-version-check", "--no-input", "--only-binary=:all:"),
+        *("--platform", platform, "--implementation", "cp"),
+        *("--python-version", LAMBDA_PYTHON_VERSION, "--abi", LAMBDA_ABI),
+    ]
+
+
+def install_requirements(source_dir: Path, target: Path, platform: str) -> None:
+    """Install ``source_dir/requirements.txt`` into ``target`` for ``platform``, running pip in ``source_dir``."""
+    command = pip_install_command(source_dir / REQUIREMENTS_FILE, target, platform)
+    result = subprocess.run(command, cwd=source_dir, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        last_lines = "\n".join(result.stderr.strip().splitlines()[-PIP_ERROR_LINES:])
+        status = result.returncode
+        raise ValueError(f"requirements.txt: pip install failed for {platform} (exit {status}):\n{last_lines}")
+
+
+def dependency_files(target: Path) -> list[Path]:
+    """The installed files that go into the package, sorted by their path relative to ``target``."""
+    return [relative for relative in package_files(target) if not _machine_specific(relative)]
+
+
+def _machine_specific(relative: Path) -> bool:
+    parts = relative.parts
+    if parts[0] == "bin":
+        return True
+    return len(parts) == 2 and parts[0].endswith(".dist-info") and parts[1] in EXCLUDED_DIST_INFO_FILES
+
+
+def installed_distributions(target: Path) -> list[str]:
+    """``name-version`` of each distribution installed in ``target``, from its ``*.dist-info`` directory."""
+    return sorted(path.name.removesuffix(".dist-info") for path in target.glob("*.dist-info") if path.is_dir())
+
+
+def entries(root: Path, files: list[Path]) -> list[Entry]:
+    return [(relative.as_posix(), root / relative) for relative in files]
+
+
+def merged_entries(sources: list[Entry], dependencies: list[Entry]) -> list[Entry]:
+    """Sources and dependencies sorted together by archive path; a path in both is an error."""
+    source_paths = {path for path, _ in sources}
+    clashes = sorted(path for path, _ in dependencies if path in source_paths)
+    if clashes:
+        raise ValueError(f"requirements.txt: dependencies install files the source also holds: {', '.join(clashes)}")
+    return sorted(sources + dependencies, key=lambda entry: entry[0])
+
+
+def build_zip(archive_entries: list[Entry]) -> bytes:
+    """Store each ``(archive path, file)`` in that order with fixed date, system and mode."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for relative in files:
-            entry = zipfile.ZipInfo(relative.as_posix(), date_time=FIXED_DATE_TIME)
+        for archive_path, file in archive_entries:
+            entry = zipfile.ZipInfo(archive_path, date_time=FIXED_DATE_TIME)
             entry.create_system = 3
             entry.external_attr = FILE_MODE << 16
             entry.compress_type = zipfile.ZIP_STORED
-            archive.writestr(entry, (source_dir / relative).read_bytes())
+            archive.writestr(entry, file.read_bytes())
     return buffer.getvalue()
 
 
-def lambda_package(source_dir: str, handlers: list[str] | None = None) -> dict:
-    """Zip ``source_dir`` reproducibly; return base64 content, sha256 (hex and base64), size and file list.
-
-    ``handlers`` (``module.function`` strings) must each have their module file in the package.
-    """
+def checked_source_dir(source_dir: str) -> Path:
     if not isinstance(source_dir, str) or not source_dir:
         raise ValueError(f"source_dir: expected a directory path, got {source_dir!r}")
     root = Path(source_dir)
     if not root.is_dir():
         raise ValueError(f"source_dir: '{source_dir}' is not a directory")
-    files = package_files(root)
+    return root
+
+
+def checked_source_files(root: Path, handlers: list[str] | None) -> list[Path]:
+    """The source files to package (``requirements.txt`` aside), holding Python and every handler's module."""
+    files = [relative for relative in package_files(root) if relative != REQUIREMENTS_FILE]
     if not any(relative.suffix == ".py" for relative in files):
-        raise ValueError(f"source_dir: '{source_dir}' holds no Python file to package")
+        raise ValueError(f"source_dir: '{root}' holds no Python file to package")
     missing = [handler for handler in handlers or [] if handler_file(handler) not in files]
     if missing:
-        raise ValueError(f"handlers: no module file in '{source_dir}' for {', '.join(missing)}")
-    content = build_zip(root, files)
+        raise ValueError(f"handlers: no module file in '{root}' for {', '.join(missing)}")
+    return files
+
+
+def zip_with_dependencies(root: Path, sources: list[Entry], platform: str) -> tuple[bytes, list[Entry], list[str]]:
+    """Install ``requirements.txt`` in a temporary directory and zip it with ``sources``."""
+    with tempfile.TemporaryDirectory(prefix="lambda-package-") as temporary:
+        target = Path(temporary)
+        install_requirements(root, target, platform)
+        archive_entries = merged_entries(sources, entries(target, dependency_files(target)))
+        return build_zip(archive_entries), archive_entries, installed_distributions(target)
+
+
+def package_result(content: bytes, archive_entries: list[Entry], dependencies: list[str]) -> dict:
     digest = hashlib.sha256(content).digest()
     return {
         "zip_base64": base64.b64encode(content).decode("ascii"),
         "sha256": digest.hex(),
         "code_sha256": base64.b64encode(digest).decode("ascii"),
         "size": len(content),
-        "files": [relative.as_posix() for relative in files],
+        "files": [archive_path for archive_path, _ in archive_entries],
+        "dependencies": dependencies,
     }
+
+
+def lambda_package(source_dir: str, handlers: list[str] | None = None, architecture: str = "arm64") -> dict:
+    """Zip ``source_dir`` and its ``requirements.txt`` dependencies reproducibly.
+
+    Return base64 content, sha256 (hex and base64), size, file list and installed distributions.
+    ``handlers`` (``module.function`` strings) must each have their module file in the source;
+    ``architecture`` (``arm64`` or ``x86_64``) selects the platform the dependencies are installed for.
+    """
+    root = checked_source_dir(source_dir)
+    platform = lambda_platform(architecture)
+    sources = entries(root, checked_source_files(root, handlers))
+    if not (root / REQUIREMENTS_FILE).is_file():
+        return package_result(build_zip(sources), sources, [])
+    return package_result(*zip_with_dependencies(root, sources, platform))
