@@ -258,6 +258,14 @@ function:
       returned: when the function exists
       type: dict
       sample: {"Environment": "prod"}
+new_version:
+  description:
+    - Whether this run published a version (in check mode, whether a real run would), that is whether the function
+      was created or its code or configuration changed. A change of tags or reserved concurrency alone publishes
+      nothing. An alias that follows the function moves when this is true.
+  returned: always
+  type: bool
+  sample: true
 diff:
   description:
     - The managed properties before and after; C(before) is empty for a creation, C(after) for a deletion.
@@ -747,6 +755,15 @@ def ensure_present(client, module, function):
     return changed, snake_result(function, version), before, after
 
 
+def publishes_version(changed, before, after):
+    """Whether the run published (in check mode: would publish) a version: a creation, new code or configuration."""
+    if not changed or not after:
+        return False
+    if not before:
+        return True
+    return bool(configuration_change(before, after)) or code_differs(before, after)
+
+
 def ensure_absent(client, module, function):
     """Return (changed, function result, before, after)."""
     if function is None:
@@ -792,7 +809,7 @@ def main():
     else:
         changed, result_function, before, after = ensure_absent(client, module, function)
 
-    result = {"changed": changed, "function": result_function}
+    result = {"changed": changed, "function": result_function, "new_version": publishes_version(changed, before, after)}
     if module._diff:
         result["diff"] = {"before": before, "after": after}
     module.exit_json(**result)

@@ -443,6 +443,41 @@ def test_tags_are_purged_added_and_kept(run, aws, api_calls):
     assert described(aws).get("Tags", {}) == {}
 
 
+# new_version: whether an alias that follows the function moves
+
+
+def test_new_version_on_create_code_and_configuration_changes(run, aws):
+    assert run()["new_version"] is True
+    assert run()["new_version"] is False
+    assert run(code=aws.second)["new_version"] is True
+    assert run(code=aws.second, memory_size=512)["new_version"] is True
+
+
+def test_no_new_version_for_tags_or_concurrency_alone(run, aws):
+    run()
+
+    result = run(tags={"Team": "ops"}, reserved_concurrency=3)
+
+    assert result["changed"] is True
+    assert result["new_version"] is False
+    assert versions(aws) == ["$LATEST", "1"]
+
+
+def test_new_version_in_check_mode_says_what_a_real_run_would_do(run, aws):
+    assert run(check_mode=True)["new_version"] is True
+    run()
+
+    assert run(check_mode=True, memory_size=512)["new_version"] is True
+    assert run(check_mode=True, tags={"Team": "api"})["new_version"] is False
+    assert versions(aws) == ["$LATEST", "1"]
+
+
+def test_absent_never_reports_a_new_version(run, aws):
+    run()
+
+    assert run(state="absent")["new_version"] is False
+
+
 # Check mode
 
 
