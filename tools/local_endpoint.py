@@ -148,8 +148,11 @@ def status(port: int, state_dir: Path) -> int:
     return 0 if answers(port) else 1
 
 
-def serve(port: int) -> int:
+def serve(port: int, state_dir: Path) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    # moto's request recorder (tools/aws_calls.py drives it) writes to its cwd unless told otherwise.
+    state_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("MOTO_RECORDER_FILEPATH", str(state_dir / f"recording-{port}.jsonl"))
     import moto_corrections
     from moto import server
 
@@ -169,7 +172,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == "serve":
-        return serve(args.port)
+        return serve(args.port, args.state_dir)
     commands = {"up": up, "down": down, "status": status}
     return commands[args.command](args.port, args.state_dir)
 
