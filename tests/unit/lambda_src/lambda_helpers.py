@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import importlib
 import json
 import sys
@@ -11,11 +10,11 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
+from api_events import load_event, with_body, with_headers, with_id, with_query  # noqa: F401 - re-exported for the tests
 from moto import mock_aws
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 LAMBDA_SRC = REPO_ROOT / "lambda_src"
-EVENTS = REPO_ROOT / "tests" / "events"
 HANDLER_MODULES = ("list_tasks", "create_task", "get_task", "update_task", "delete_task")
 TABLE_NAME = "tasks-unit"
 
@@ -28,41 +27,6 @@ def purge_handler_modules() -> None:
     for name in list(sys.modules):
         if name in HANDLER_MODULES or name == "tasks_core" or name.startswith("tasks_core."):
             del sys.modules[name]
-
-
-def load_event(name: str, **overrides) -> dict:
-    """An example event from tests/events/<name>.json, with top-level keys replaced."""
-    event = copy.deepcopy(json.loads((EVENTS / f"{name}.json").read_text()))
-    event.update(overrides)
-    return event
-
-
-def with_headers(event: dict, **headers: str) -> dict:
-    """The event with extra headers (names taken with dashes: Idempotency_Key -> Idempotency-Key)."""
-    for raw_name, value in headers.items():
-        name = raw_name.replace("_", "-")
-        event["headers"] = {**(event.get("headers") or {}), name: value}
-        event["multiValueHeaders"] = {**(event.get("multiValueHeaders") or {}), name: [value]}
-    return event
-
-
-def with_query(event: dict, **params: str) -> dict:
-    event["queryStringParameters"] = params or None
-    event["multiValueQueryStringParameters"] = {k: [v] for k, v in params.items()} or None
-    return event
-
-
-def with_id(event: dict, task_id: str) -> dict:
-    event["pathParameters"] = {"id": task_id}
-    event["path"] = f"/tasks/{task_id}"
-    event["requestContext"]["path"] = f"/prod/tasks/{task_id}"
-    return event
-
-
-def with_body(event: dict, body) -> dict:
-    event["body"] = body if isinstance(body, str) or body is None else json.dumps(body)
-    event["isBase64Encoded"] = False
-    return event
 
 
 class Response(SimpleNamespace):
