@@ -5,14 +5,18 @@
 
 Runs, in order, on an endpoint of its own (started on a free port, stopped by its pid):
 check mode on an empty account, a fresh converge, a no-op re-run, check mode on the
-converged stack. Prints wall time, tasks run and tasks changed for each, and writes
-the same as JSON (default: outputs/benchmarks/converge_times.json).
+converged stack; then a change to one handler file deployed by a full converge, and
+another deployed by the developers' fast path (`--tags functions`), and that fast path
+again with nothing to do. Prints wall time, tasks run, tasks changed and AWS write calls
+(from the endpoint's request recorder) for each, and writes the same as JSON (default:
+outputs/benchmarks/converge_times.json).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,26 +27,54 @@ TOOLS = Path(__file__).resolve().parent.parent / "tools"
 sys.path.insert(0, str(TOOLS))
 
 import local_endpoint  # noqa: E402
+from aws_calls import recorded_calls, writes  # noqa: E402
 from free_port import free_port  # noqa: E402
 from playbook_runner import REPO_ROOT, run_playbook  # noqa: E402
 
+# (label, ansible-playbook arguments, edition of the handler code: 0 is lambda_src/ as committed)
 STEPS = [
-    ("check mode, empty account", ["--check", "--diff"]),
-    ("fresh converge", []),
-    ("no-op re-run", []),
-    ("check mode, converged stack", ["--check", "--diff"]),
+    ("check mode, empty account", ["--check", "--diff"], 0),
+    ("fresh converge", [], 0),
+    ("no-op re-run", [], 0),
+    ("check mode, converged stack", ["--check", "--diff"], 0),
+    ("full converge, one handler changed", [], 1),
+    ("--tags functions, one handler changed", ["--tags", "functions"], 2),
+    ("--tags functions, no change", ["--tags", "functions"], 2),
 ]
 
 
-def measure(endpoint_url: str, outputs_dir: str) -> list[dict]:
+def source_edition(workdir: Path, edition: int) -> dict:
+    """Extra vars pointing the stack at lambda_src/ with one handler file changed `edition` times."""
+    if edition == 0:
+        return {}
+    source = workdir / f"lambda_src-{edition}"
+    if not source.exists():
+        shutil.copytree(REPO_ROOT / "lambda_src", source, ignore=shutil.ignore_patterns("__pycache__"))
+        with (source / "get_task.py").open("a") as handler:
+            handler.write(f"# benchmark edition {edition}\n")
+    return {"stack_functions_source_dir": str(source)}
+
+
+def measure(endpoint_url: str, workdir: Path) -> list[dict]:
     figures = []
-    for label, args in STEPS:
+    for label, args, edition in STEPS:
+        extra_vars = {"stack_outputs_dir": str(workdir), **source_edition(workdir, edition)}
         started = time.monotonic()
-        run = run_playbook(endpoint_url, "site.yml", *args, extra_vars={"stack_outputs_dir": outputs_dir})
+        with recorded_calls(endpoint_url) as calls:
+            run = run_playbook(endpoint_url, "site.yml", *args, extra_vars=extra_vars)
         seconds = time.monotonic() - started
         if run.returncode != 0:
             raise SystemExit(f"{label}: {run.describe()}")
-        figures.append({"step": label, "seconds": round(seconds, 1), "tasks": run.task_count, "changed": run.changed})
+        figures.append(
+            {
+                "step": label,
+                "seconds": round(seconds, 1),
+                "tasks": run.task_count,
+                "changed": run.changed,
+                "aws_calls": len(calls),
+                "aws_writes": len(writes(calls)),
+            }
+        )
     return figures
 
 
@@ -60,13 +92,16 @@ def main() -> int:
         if local_endpoint.up(port, Path(state_dir)) != 0:
             return 1
         try:
-            figures = measure(local_endpoint.endpoint_url(port), state_dir)
+            figures = measure(local_endpoint.endpoint_url(port), Path(state_dir))
         finally:
             local_endpoint.down(port, Path(state_dir))
     print(f"\nsite.yml on the local endpoint (commit {commit()})")
-    print(f"{'step':<30} {'seconds':>8} {'tasks':>6} {'changed':>8}")
+    print(f"{'step':<40} {'seconds':>8} {'tasks':>6} {'changed':>8} {'calls':>6} {'writes':>7}")
     for row in figures:
-        print(f"{row['step']:<30} {row['seconds']:>8} {row['tasks']:>6} {row['changed']:>8}")
+        print(
+            f"{row['step']:<40} {row['seconds']:>8} {row['tasks']:>6} {row['changed']:>8}"
+            f" {row['aws_calls']:>6} {row['aws_writes']:>7}"
+        )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"commit": commit(), "figures": figures}, indent=2) + "\n")
     return 0

@@ -4,10 +4,11 @@
     local_endpoint.py up     [--port N] [--state-dir DIR]   start in the background unless the port answers
     local_endpoint.py down   [--port N] [--state-dir DIR]   stop the process that ``up`` started, by its pid
     local_endpoint.py status [--port N] [--state-dir DIR]
-    local_endpoint.py serve  [--port N]                     serve in the foreground (what ``up`` runs)
+    local_endpoint.py serve  [--port N] [--state-dir DIR]   serve in the foreground (what ``up`` runs)
 
 The server is plain HTTP bound to 127.0.0.1 only.  Its environment passes
-through to moto, so ``MOTO_*`` settings (request recording, for example) work.
+through to moto, so ``MOTO_*`` settings work; moto's request recorder writes to
+``DIR/recording-PORT.jsonl`` unless ``MOTO_RECORDER_FILEPATH`` says otherwise.
 Before serving, the corrections of ``moto_corrections`` are applied.
 """
 
@@ -86,6 +87,10 @@ def is_our_server(pid: int) -> bool:
     return any(part.endswith(b"local_endpoint.py") for part in cmdline) and b"serve" in cmdline
 
 
+def serve_command(port: int, state_dir: Path) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), "serve", "--port", str(port), "--state-dir", str(state_dir)]
+
+
 def up(port: int, state_dir: Path) -> int:
     if answers(port):
         print(f"local endpoint: something already answers on {endpoint_url(port)}; not starting another")
@@ -93,7 +98,7 @@ def up(port: int, state_dir: Path) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     with log_file(state_dir, port).open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, str(Path(__file__).resolve()), "serve", "--port", str(port)],
+            serve_command(port, state_dir),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
