@@ -161,7 +161,7 @@ def serve(port: int, state_dir: Path) -> int:
     import moto_corrections
     from moto import server
 
-    moto_corrections.apply_all()
+    moto_corrections.apply_all(endpoint_url(port))
     server.main(["--host", HOST, "--port", str(port)])
     return 0
 

@@ -91,13 +91,67 @@ def _equals_ignoring_case(actual: str | None, expected: list[str]) -> bool:
     return actual is not None and actual.lower() in [value.lower() for value in expected]
 
 
+def correct_lambda_code_location(endpoint_url: str) -> None:
+    """Make ``GetFunction``'s ``Code.Location`` a URL that downloads the package.
+
+    On AWS, ``Code.Location`` is a presigned URL, valid for ten minutes, from
+    which anyone holding it downloads the function's deployment package.  moto
+    5.2.5 answers with ``https://awslambda-REGION-tasks.s3.REGION.amazonaws.com/KEY``,
+    a bucket nothing serves.  For a function whose code came from S3, answer
+    with a presigned URL of that object on this endpoint instead, so that tools
+    read deployed code the way they would on AWS.
+
+    A published version must keep its own package: moto copies the function
+    shallowly on ``PublishVersion``, so a later ``UpdateFunctionCode`` also
+    rewrites the S3 key that the versions remember.  Each version gets its own
+    copy of the code specification here.
+    """
+    import boto3
+    from moto.awslambda.models import LambdaFunction, LambdaStorage
+
+    original_publish = LambdaStorage.publish_version
+
+    def publish_version(self, name_or_arn, description=""):
+        version = original_publish(self, name_or_arn, description)
+        if version is not None:
+            version.code = dict(version.code)
+        return version
+
+    LambdaStorage.publish_version = publish_version
+
+    original = LambdaFunction.get_code
+    presigners = {}
+
+    def presigned_location(region: str, bucket: str, key: str) -> str:
+        if region not in presigners:
+            presigners[region] = boto3.client(
+                "s3",
+                region_name=region,
+                endpoint_url=endpoint_url,
+                aws_access_key_id="local-endpoint",
+                aws_secret_access_key="local-endpoint",
+            )
+        params = {"Bucket": bucket, "Key": key}
+        return presigners[region].generate_presigned_url("get_object", Params=params, ExpiresIn=600)
+
+    def get_code(self):
+        response = original(self)
+        bucket, key = self.code.get("S3Bucket"), self.code.get("S3Key")
+        if bucket and key and "Location" in response.get("Code", {}):
+            response["Code"]["Location"] = presigned_location(self.region, bucket, key)
+        return response
+
+    LambdaFunction.get_code = get_code
+
+
 CORRECTIONS: tuple[Callable[[], None], ...] = (
     correct_ec2_tag_resource_types,
     correct_s3_secure_transport_conditions,
 )
 
 
-def apply_all() -> None:
-    """Apply every correction; called once, before the server starts."""
+def apply_all(endpoint_url: str) -> None:
+    """Apply every correction; called once, before the server at ``endpoint_url`` starts."""
     for correction in CORRECTIONS:
         correction()
+    correct_lambda_code_location(endpoint_url)

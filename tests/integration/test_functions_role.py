@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 import uuid
 import zipfile
 from types import SimpleNamespace
@@ -111,12 +112,14 @@ def test_a_rerun_and_a_dry_run_make_no_write_call(deployed):
 
 
 class DeployedFunction:
-    """The code a function runs, downloaded by its CodeSha256 and run by tools/handler_runner.py with its env."""
+    """The code its live alias runs, downloaded from Code.Location, run by tools/handler_runner.py with its env."""
 
     def __init__(self, endpoint, name, workdir):
-        config = endpoint.client("lambda").get_function_configuration(FunctionName=f"{PREFIX}-{name}")
+        function = endpoint.client("lambda").get_function(FunctionName=f"{PREFIX}-{name}", Qualifier="live")
+        config = function["Configuration"]
         code_dir = workdir / name
-        zipfile.ZipFile(io.BytesIO(self._download(endpoint, config["CodeSha256"]))).extractall(code_dir)
+        package = self._download(function["Code"]["Location"], config["CodeSha256"])
+        zipfile.ZipFile(io.BytesIO(package)).extractall(code_dir)
         env = {
             "PATH": os.environ["PATH"],
             **config["Environment"]["Variables"],
@@ -134,9 +137,9 @@ class DeployedFunction:
         )
 
     @staticmethod
-    def _download(endpoint, code_sha256):
-        key = f"packages/{base64.b64decode(code_sha256).hex()}.zip"
-        body = endpoint.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    def _download(location, code_sha256):
+        with urllib.request.urlopen(location, timeout=30) as response:
+            body = response.read()
         assert base64.b64encode(hashlib.sha256(body).digest()).decode() == code_sha256
         return body
 

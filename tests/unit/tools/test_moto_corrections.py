@@ -102,3 +102,62 @@ def test_launcher_still_denies_an_unconditional_deny(fresh_endpoint):
     s3.put_bucket_policy(Bucket="locked", Policy=json.dumps(policy))
     with pytest.raises(ClientError, match=r"AccessDenied|403"):
         s3.put_object(Bucket="locked", Key="k", Body=b"v")
+
+
+def lambda_package(body: str) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", body)
+    return buffer.getvalue()
+
+
+def function_from_s3(client_for, suffix: str):
+    """A function whose first and second packages are S3 objects; returns (lambda client, packages)."""
+    iam, s3, lambda_ = client_for("iam"), client_for("s3"), client_for("lambda")
+    trust = {
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    }
+    role = iam.create_role(RoleName=f"code-{suffix}", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    bucket = f"packages-{suffix}"
+    s3.create_bucket(Bucket=bucket)
+    packages = {key: lambda_package(f"VALUE = {key!r}\n") for key in ("v1.zip", "v2.zip")}
+    for key, body in packages.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    lambda_.create_function(
+        FunctionName=f"code-{suffix}",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"S3Bucket": bucket, "S3Key": "v1.zip"},
+    )
+    return lambda_, packages
+
+
+@mock_aws
+def test_plain_moto_gives_a_code_location_nothing_serves_and_versions_forget_their_key():
+    lambda_, _ = function_from_s3(lambda service: boto3.client(service, region_name="us-east-1"), "plain")
+    location = lambda_.get_function(FunctionName="code-plain")["Code"]["Location"]
+    assert location.startswith("https://awslambda-us-east-1-tasks.s3.")
+
+    lambda_.publish_version(FunctionName="code-plain")
+    lambda_.update_function_code(FunctionName="code-plain", S3Bucket="packages-plain", S3Key="v2.zip")
+    version_1 = lambda_.get_function(FunctionName="code-plain", Qualifier="1")["Code"]["Location"]
+    assert version_1.endswith("/v2.zip")  # AWS serves version 1's own package, v1.zip
+
+
+def test_launcher_code_location_downloads_each_version_s_package(fresh_endpoint):
+    import urllib.request
+
+    lambda_, packages = function_from_s3(fresh_endpoint.client, "served")
+    lambda_.publish_version(FunctionName="code-served")
+    lambda_.update_function_code(FunctionName="code-served", S3Bucket="packages-served", S3Key="v2.zip")
+    lambda_.publish_version(FunctionName="code-served")
+
+    for qualifier, key in (("1", "v1.zip"), ("2", "v2.zip"), ("$LATEST", "v2.zip")):
+        location = lambda_.get_function(FunctionName="code-served", Qualifier=qualifier)["Code"]["Location"]
+        assert location.startswith(fresh_endpoint.url)
+        with urllib.request.urlopen(location, timeout=10) as response:
+            assert response.read() == packages[key], qualifier
