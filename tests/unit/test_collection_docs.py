@@ -71,3 +71,10 @@ def test_role_docs_are_rendered_from_the_current_specs():
     import render_role_docs
 
     assert render_role_docs.main(["--check"]) == 0
+
+
+def test_every_module_is_in_the_aws_action_group():
+    """One module_defaults block (group/serverless.tasks_api.aws) must reach every module of ours."""
+    runtime = yaml.safe_load((REPO_ROOT / "meta" / "runtime.yml").read_text())
+    group = [entry for entry in runtime["action_groups"]["aws"] if isinstance(entry, str)]
+    assert sorted(group) == MODULES
