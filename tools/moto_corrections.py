@@ -9,7 +9,10 @@ Keep each one small, and cover it in ``tests/unit/tools/test_moto_corrections.py
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
+from urllib.parse import unquote
 
 # AWS's DescribeTags resource types for the two EC2 id prefixes moto gets wrong.
 # moto reports "vpc-elastic-ip" and "nat-gateway"; AWS uses "elastic-ip" and
@@ -144,9 +147,166 @@ def correct_lambda_code_location(endpoint_url: str) -> None:
     LambdaFunction.get_code = get_code
 
 
+# UpdateMethod patch paths naming one attribute of moto's Method, and those naming one entry of a map of it.
+METHOD_ATTRIBUTES = {
+    "/authorizationType": "authorization_type",
+    "/authorizerId": "authorizer_id",
+    "/operationName": "operation_name",
+    "/requestValidatorId": "request_validator_id",
+}
+METHOD_MAPS = {"requestParameters": "request_parameters", "requestModels": "request_models"}
+
+
+def correct_apigateway_update_method() -> None:
+    """Answer ``UpdateMethod`` as API Gateway does.
+
+    moto 5.2.5 has no ``UpdateMethod``: the server answers HTTP 500 (``NotImplementedError``), so a change of a
+    method's authorization or API key requirement can never be applied.  AWS applies the patch operations and
+    answers with the method, as ``GetMethod`` does.  Supported here: ``replace`` of ``/authorizationType``,
+    ``/apiKeyRequired`` (``"true"``/``"false"``), ``/authorizerId``, ``/operationName`` and
+    ``/requestValidatorId``, and ``add``/``replace``/``remove`` of ``/requestParameters/NAME`` and
+    ``/requestModels/CONTENT-TYPE``; any other path is a ``BadRequestException``, as on AWS.
+    """
+    from moto.apigateway.responses import APIGatewayResponse
+
+    def update_method(self):
+        _, _, api_id, _, resource_id, _, http_method = self.path.split("/")[:7]
+        method = self.backend.get_method(api_id, resource_id, http_method)
+        for operation in self._get_param("patchOperations") or []:
+            _patch_method(method, operation)
+        return json.dumps(method.to_json())
+
+    APIGatewayResponse.update_method = update_method
+
+
+def _patch_method(method, operation: dict) -> None:
+    from moto.apigateway.exceptions import BadRequestException
+
+    op, path, value = operation["op"], operation["path"], operation.get("value")
+    _, field, *key = path.split("/", 2)
+    if op == "replace" and path == "/apiKeyRequired":
+        method.api_key_required = str(value).lower() == "true"
+    elif op == "replace" and path in METHOD_ATTRIBUTES:
+        setattr(method, METHOD_ATTRIBUTES[path], value)
+    elif op in ("add", "replace", "remove") and field in METHOD_MAPS and key:
+        entries = getattr(method, METHOD_MAPS[field]) or {}
+        name = key[0].replace("~1", "/").replace("~0", "~")
+        if op == "remove":
+            entries.pop(name, None)
+        else:
+            entries[name] = str(value).lower() == "true" if field == "requestParameters" else value
+        setattr(method, METHOD_MAPS[field], entries)
+    else:
+        raise BadRequestException(f"Invalid patch path '{path}' specified for op '{op}'")
+
+
+# What TagResource, UntagResource and GetTags name, besides the stages moto knows: REST APIs, API keys, usage plans.
+TAGGED_RESOURCE_URL = (
+    "{0}/tags/arn:(?P<partition>[^/]+):apigateway:(?P<region_name>[^/]+)::/"
+    "(?P<resource_type>restapis|apikeys|usageplans)/(?P<resource_id>[^/]+)$"
+)
+TAGGED_RESOURCE_ARN = re.compile(r"arn:[^:]+:apigateway:[^:]*::/(restapis|apikeys|usageplans)/([^/]+)")
+
+
+def correct_apigateway_tags() -> None:
+    """Tag REST APIs, API keys and usage plans, not only stages.
+
+    moto 5.2.5 routes ``/tags/ARN`` only for stage ARNs, and its ``TagResource``, ``UntagResource`` and
+    ``GetTags`` read every ARN as a stage's: the server answers 404 for
+    ``arn:aws:apigateway:REGION::/restapis/ID``, ``.../apikeys/ID`` and ``.../usageplans/ID`` (in-process, where
+    the ARN stays percent-encoded, ``NotFoundException``).  AWS tags those resources, and ``GetRestApi``,
+    ``GetApiKey`` and ``GetUsagePlan`` report the tags.  moto's models keep a ``tags`` dict that those calls
+    already report; the server gets a route for these ARNs, and the three calls read and write that dict.
+    """
+    from moto.apigateway import urls
+    from moto.apigateway.responses import APIGatewayResponse
+
+    urls.url_paths[TAGGED_RESOURCE_URL] = APIGatewayResponse.dispatch
+    stage_tag, stage_untag = APIGatewayResponse.tag_resource, APIGatewayResponse.untag_resource
+    stage_tags = APIGatewayResponse.get_tags
+
+    def tag_resource(self):
+        resource = _tagged_resource(self)
+        if resource is None:
+            return stage_tag(self)
+        resource.tags = {**(resource.tags or {}), **(self._get_param("tags") or {})}
+        return "{}"
+
+    def untag_resource(self):
+        resource = _tagged_resource(self)
+        if resource is None:
+            return stage_untag(self)
+        keys = self.querystring.get("tagKeys") or []
+        resource.tags = {key: value for key, value in (resource.tags or {}).items() if key not in keys}
+        return "{}"
+
+    def get_tags(self):
+        resource = _tagged_resource(self)
+        return stage_tags(self) if resource is None else json.dumps({"tags": resource.tags or {}})
+
+    APIGatewayResponse.tag_resource = tag_resource
+    APIGatewayResponse.untag_resource = untag_resource
+    APIGatewayResponse.get_tags = get_tags
+
+
+def _tagged_resource(response):
+    """The REST API, API key or usage plan a tags request names; None for any other ARN (left to moto)."""
+    match = TAGGED_RESOURCE_ARN.fullmatch(unquote(response.path.split("/tags/", 1)[1]))
+    if match is None:
+        return None
+    resource_type, resource_id = match.groups()
+    backend = response.backend
+    getters = {"restapis": backend.get_rest_api, "apikeys": backend.get_api_key, "usageplans": backend.get_usage_plan}
+    return getters[resource_type](resource_id)
+
+
+def correct_apigateway_deleted_api_keys() -> None:
+    """Detach a deleted API key from its usage plans.
+
+    moto 5.2.5 ``DeleteApiKey`` forgets the key but leaves it in every usage plan it was attached to:
+    ``GetUsagePlanKeys`` still lists it and ``GetUsagePlans(keyId=...)`` still finds its plans.  On AWS a deleted
+    key is in no usage plan any more.
+    """
+    from moto.apigateway.models import APIGatewayBackend
+
+    original = APIGatewayBackend.delete_api_key
+
+    def delete_api_key(self, api_key_id):
+        original(self, api_key_id)
+        for plan_keys in self.usage_plan_keys.values():
+            plan_keys.pop(api_key_id, None)
+
+    APIGatewayBackend.delete_api_key = delete_api_key
+
+
+def correct_apigateway_fractional_rate_limit() -> None:
+    """Keep a usage plan's ``throttle.rateLimit`` a double.
+
+    moto 5.2.5 ``UpdateUsagePlan`` converts ``/throttle/rateLimit`` with ``int()``: ``"12.5"`` makes the server
+    answer HTTP 500 (``ValueError``) and ``"10"`` becomes the integer 10.  On AWS ``rateLimit`` is a double
+    (requests per second), so 12.5 is a valid rate, set as it is.
+    """
+    from moto.apigateway.models import UsagePlan
+
+    original = UsagePlan.apply_patch_operations
+
+    def apply_patch_operations(self, patch_operations):
+        for operation in patch_operations:
+            if operation["path"] == "/throttle/rateLimit" and operation["op"] in ("add", "replace"):
+                self.throttle["rateLimit"] = float(operation["value"])
+            else:
+                original(self, [operation])
+
+    UsagePlan.apply_patch_operations = apply_patch_operations
+
+
 CORRECTIONS: tuple[Callable[[], None], ...] = (
     correct_ec2_tag_resource_types,
     correct_s3_secure_transport_conditions,
+    correct_apigateway_update_method,
+    correct_apigateway_tags,
+    correct_apigateway_deleted_api_keys,
+    correct_apigateway_fractional_rate_limit,
 )
 
 

@@ -161,3 +161,178 @@ def test_launcher_code_location_downloads_each_version_s_package(fresh_endpoint)
         assert location.startswith(fresh_endpoint.url)
         with urllib.request.urlopen(location, timeout=10) as response:
             assert response.read() == packages[key], qualifier
+
+
+def method_on_root(apigateway) -> dict:
+    """A GET method on the root of a new REST API, without authorization or API key; returns its identifiers."""
+    api = apigateway.create_rest_api(name="methods")
+    method = {"restApiId": api["id"], "resourceId": api["rootResourceId"], "httpMethod": "GET"}
+    apigateway.put_method(**method, authorizationType="NONE", apiKeyRequired=False)
+    return method
+
+
+AUTHORIZATION_PATCHES = [
+    {"op": "replace", "path": "/authorizationType", "value": "AWS_IAM"},
+    {"op": "replace", "path": "/apiKeyRequired", "value": "true"},
+]
+
+
+@mock_aws
+def test_plain_moto_has_no_update_method():
+    apigateway = boto3.client("apigateway", region_name="us-east-1")
+    method = method_on_root(apigateway)
+    with pytest.raises(NotImplementedError):
+        apigateway.update_method(**method, patchOperations=AUTHORIZATION_PATCHES)
+
+
+def test_launcher_updates_a_method_and_answers_with_it(fresh_endpoint):
+    apigateway = fresh_endpoint.client("apigateway")
+    method = method_on_root(apigateway)
+
+    updated = apigateway.update_method(**method, patchOperations=AUTHORIZATION_PATCHES)
+
+    described = apigateway.get_method(**method)
+    for answer in (updated, described):
+        assert (answer["authorizationType"], answer["apiKeyRequired"]) == ("AWS_IAM", True)
+    patches = [{"op": "replace", "path": "/apiKeyRequired", "value": "false"}]
+    assert apigateway.update_method(**method, patchOperations=patches)["apiKeyRequired"] is False
+
+
+def test_launcher_patches_a_method_s_operation_name_and_request_parameters(fresh_endpoint):
+    apigateway = fresh_endpoint.client("apigateway")
+    method = method_on_root(apigateway)
+    header, query = "method.request.header.X-Trace", "method.request.querystring.page"
+
+    apigateway.update_method(
+        **method,
+        patchOperations=[
+            {"op": "replace", "path": "/operationName", "value": "ListTasks"},
+            {"op": "add", "path": f"/requestParameters/{header}", "value": "true"},
+            {"op": "add", "path": f"/requestParameters/{query}", "value": "false"},
+        ],
+    )
+    apigateway.update_method(**method, patchOperations=[{"op": "remove", "path": f"/requestParameters/{header}"}])
+
+    described = apigateway.get_method(**method)
+    assert (described["operationName"], described["requestParameters"]) == ("ListTasks", {query: False})
+
+
+def test_launcher_refuses_a_method_patch_path_aws_does_not_know(fresh_endpoint):
+    apigateway = fresh_endpoint.client("apigateway")
+    method = method_on_root(apigateway)
+    with pytest.raises(ClientError, match="BadRequestException"):
+        apigateway.update_method(**method, patchOperations=[{"op": "replace", "path": "/color", "value": "red"}])
+
+
+# For each kind of resource: create it with tags, return its id; describe it by its id.
+TAGGABLE = {
+    "restapis": (
+        lambda apigateway, tags: apigateway.create_rest_api(name="tagged", tags=tags)["id"],
+        lambda apigateway, resource_id: apigateway.get_rest_api(restApiId=resource_id),
+    ),
+    "apikeys": (
+        lambda apigateway, tags: apigateway.create_api_key(name="tagged", tags=tags)["id"],
+        lambda apigateway, resource_id: apigateway.get_api_key(apiKey=resource_id),
+    ),
+    "usageplans": (
+        lambda apigateway, tags: apigateway.create_usage_plan(name="tagged", tags=tags)["id"],
+        lambda apigateway, resource_id: apigateway.get_usage_plan(usagePlanId=resource_id),
+    ),
+}
+
+
+def tagged(apigateway, kind: str) -> tuple[str, str]:
+    """A resource of the kind tagged Env=test and Team=api; returns (its id, its ARN)."""
+    resource_id = TAGGABLE[kind][0](apigateway, {"Env": "test", "Team": "api"})
+    return resource_id, f"arn:aws:apigateway:us-east-1::/{kind}/{resource_id}"
+
+
+@pytest.mark.parametrize("kind", sorted(TAGGABLE))
+@mock_aws
+def test_plain_moto_tags_only_stages(kind):
+    apigateway = boto3.client("apigateway", region_name="us-east-1")
+    _, arn = tagged(apigateway, kind)
+    with pytest.raises(ClientError, match="NotFoundException"):
+        apigateway.tag_resource(resourceArn=arn, tags={"Env": "prod"})
+
+
+@pytest.mark.parametrize("kind", sorted(TAGGABLE))
+def test_launcher_tags_rest_apis_api_keys_and_usage_plans(fresh_endpoint, kind):
+    apigateway = fresh_endpoint.client("apigateway")
+    resource_id, arn = tagged(apigateway, kind)
+
+    apigateway.untag_resource(resourceArn=arn, tagKeys=["Team"])
+    apigateway.tag_resource(resourceArn=arn, tags={"Env": "prod", "Owner": "ops"})
+
+    assert apigateway.get_tags(resourceArn=arn)["tags"] == {"Env": "prod", "Owner": "ops"}
+    assert TAGGABLE[kind][1](apigateway, resource_id)["tags"] == {"Env": "prod", "Owner": "ops"}
+
+
+def test_launcher_still_tags_stages_and_refuses_unknown_resources(fresh_endpoint):
+    apigateway = fresh_endpoint.client("apigateway")
+    method = method_on_root(apigateway)
+    apigateway.put_integration(**method, type="MOCK")
+    deployment = apigateway.create_deployment(restApiId=method["restApiId"])["id"]
+    apigateway.create_stage(restApiId=method["restApiId"], stageName="prod", deploymentId=deployment)
+    stage_arn = f"arn:aws:apigateway:us-east-1::/restapis/{method['restApiId']}/stages/prod"
+
+    apigateway.tag_resource(resourceArn=stage_arn, tags={"Env": "prod"})
+
+    assert apigateway.get_tags(resourceArn=stage_arn)["tags"] == {"Env": "prod"}
+    for kind in sorted(TAGGABLE):
+        with pytest.raises(ClientError, match="NotFoundException"):
+            apigateway.tag_resource(resourceArn=f"arn:aws:apigateway:us-east-1::/{kind}/missing123", tags={"a": "b"})
+
+
+def plan_with_two_keys(apigateway) -> tuple[str, list[str]]:
+    """A usage plan with two API keys attached; returns (plan id, key ids)."""
+    plan = apigateway.create_usage_plan(name="clients")["id"]
+    keys = [apigateway.create_api_key(name=f"client-{index}", enabled=True)["id"] for index in range(2)]
+    for key in keys:
+        apigateway.create_usage_plan_key(usagePlanId=plan, keyId=key, keyType="API_KEY")
+    return plan, keys
+
+
+def plan_key_ids(apigateway, plan: str) -> list[str]:
+    return [key["id"] for key in apigateway.get_usage_plan_keys(usagePlanId=plan)["items"]]
+
+
+@mock_aws
+def test_plain_moto_keeps_a_deleted_api_key_in_its_usage_plans():
+    apigateway = boto3.client("apigateway", region_name="us-east-1")
+    plan, keys = plan_with_two_keys(apigateway)
+    apigateway.delete_api_key(apiKey=keys[0])
+    assert keys[0] in plan_key_ids(apigateway, plan)
+
+
+def test_launcher_detaches_a_deleted_api_key_from_its_usage_plans(fresh_endpoint):
+    apigateway = fresh_endpoint.client("apigateway")
+    plan, keys = plan_with_two_keys(apigateway)
+
+    apigateway.delete_api_key(apiKey=keys[0])
+
+    assert plan_key_ids(apigateway, plan) == [keys[1]]
+    assert apigateway.get_usage_plans(keyId=keys[0])["items"] == []
+    assert [item["id"] for item in apigateway.get_usage_plans(keyId=keys[1])["items"]] == [plan]
+
+
+RATE_PATCH = [{"op": "replace", "path": "/throttle/rateLimit", "value": "12.5"}]
+
+
+@mock_aws
+def test_plain_moto_refuses_a_fractional_usage_plan_rate_limit():
+    apigateway = boto3.client("apigateway", region_name="us-east-1")
+    plan = apigateway.create_usage_plan(name="throttled", throttle={"burstLimit": 5, "rateLimit": 2.5})["id"]
+    with pytest.raises(ValueError):
+        apigateway.update_usage_plan(usagePlanId=plan, patchOperations=RATE_PATCH)
+
+
+def test_launcher_sets_a_fractional_usage_plan_rate_limit(fresh_endpoint):
+    apigateway = fresh_endpoint.client("apigateway")
+    plan = apigateway.create_usage_plan(name="throttled", throttle={"burstLimit": 5, "rateLimit": 2.5})["id"]
+    burst_patch = {"op": "replace", "path": "/throttle/burstLimit", "value": "7"}
+
+    updated = apigateway.update_usage_plan(usagePlanId=plan, patchOperations=[*RATE_PATCH, burst_patch])
+
+    assert updated["throttle"] == {"burstLimit": 7, "rateLimit": 12.5}
+    assert apigateway.get_usage_plan(usagePlanId=plan)["throttle"] == {"burstLimit": 7, "rateLimit": 12.5}
