@@ -13,6 +13,10 @@ def lambda_trust_policy(account_id):
     return iam_policies.lambda_trust_policy(account_id)
 
 
+def service_trust_policy(account_id, service):
+    return iam_policies.service_trust_policy(account_id, service)
+
+
 def lambda_execution_policy(function, table_arn, log_group_arn, region):
     return iam_policies.lambda_execution_policy(function, table_arn, log_group_arn, region)
 
@@ -25,6 +29,7 @@ class FilterModule:
     def filters(self):
         return {
             "lambda_trust_policy": as_filter_error(lambda_trust_policy),
+            "service_trust_policy": as_filter_error(service_trust_policy),
             "lambda_execution_policy": as_filter_error(lambda_execution_policy),
             "tls_only_bucket_policy": as_filter_error(tls_only_bucket_policy),
         }

@@ -21,6 +21,7 @@ from ansible_collections.serverless.tasks_api.plugins.plugin_utils.function_mani
 
 POLICY_VERSION = "2012-10-17"
 LAMBDA_SERVICE = "lambda.amazonaws.com"
+SERVICE_PATTERN = re.compile(r"[a-z][a-z0-9-]*\.amazonaws\.com")
 
 # Matched with fullmatch: a "$" anchor would also accept a trailing newline.
 PARTITION = r"aws(?:-[a-z]+)*"
@@ -55,12 +56,19 @@ XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 
 def lambda_trust_policy(account_id: str) -> dict:
     """Return the trust policy that lets Lambda, acting for ``account_id`` only, assume a function's role."""
+    return service_trust_policy(account_id, LAMBDA_SERVICE)
+
+
+def service_trust_policy(account_id: str, service: str) -> dict:
+    """Return the trust policy that lets an AWS service, acting for ``account_id`` only, assume a role."""
     _check_account_id("account_id", account_id)
+    if not isinstance(service, str) or not SERVICE_PATTERN.fullmatch(service):
+        raise ValueError(f"service: expected a service principal such as apigateway.amazonaws.com, got {service!r}")
     return _policy(
         _statement(
-            "LambdaAssumeRole",
+            f"{service.split('.')[0].capitalize()}AssumeRole",
             ["sts:AssumeRole"],
-            principal={"Service": LAMBDA_SERVICE},
+            principal={"Service": service},
             condition={"StringEquals": {"aws:SourceAccount": account_id}},
         )
     )

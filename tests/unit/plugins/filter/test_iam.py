@@ -346,3 +346,24 @@ def test_compare_policies_sees_a_real_change():
     narrower = execution_policy(FUNCTIONS["create"])
     wider = execution_policy({**FUNCTIONS["create"], "dynamodb_actions": ["dynamodb:PutItem", "dynamodb:Scan"]})
     assert compare_policies(narrower, wider) is True
+
+
+def test_service_trust_policy_trusts_one_service_for_one_account():
+    policy = FilterModule().filters()["service_trust_policy"]("123456789012", "apigateway.amazonaws.com")
+    (statement,) = policy["Statement"]
+    assert statement["Sid"] == "ApigatewayAssumeRole"
+    assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+def test_lambda_trust_policy_is_the_service_trust_policy_of_lambda():
+    filters = FilterModule().filters()
+    assert filters["lambda_trust_policy"]("123456789012") == filters["service_trust_policy"](
+        "123456789012", "lambda.amazonaws.com"
+    )
+
+
+@pytest.mark.parametrize("service", ["apigateway", "evil.example.com", "", None])
+def test_service_trust_policy_names_a_bad_service(service):
+    with pytest.raises(AnsibleFilterError, match="service_trust_policy: service"):
+        FilterModule().filters()["service_trust_policy"]("123456789012", service)
