@@ -275,7 +275,8 @@ METHOD_SETTINGS = (
 )
 LOGGING_HINT = (
     "access logs and a logging_level other than OFF need a CloudWatch Logs role ARN in the API Gateway account"
-    " settings (aws apigateway update-account), and access_log_destination_arn must be an existing log group"
+    " settings (set it with serverless.tasks_api.api_gateway_account), and access_log_destination_arn must be an"
+    " existing log group"
 )
 
 
