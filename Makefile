@@ -11,12 +11,15 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 LOCAL_AWS_PORT ?= 5000
 LOCAL_ENDPOINT := http://127.0.0.1:$(LOCAL_AWS_PORT)
+LOCAL_API_PORT ?= 3000
+API_NAME ?= tasks-api-local
+LOCAL_API := $(BIN)/python tools/local_api.py
 LAUNCHER := $(BIN)/python tools/local_endpoint.py
 STACK_ENV := local
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv deploy smoke test lint unit integration molecule local-up local-down local-status benchmark lock clean
+.PHONY: help venv deploy smoke test lint unit integration molecule local-up local-down local-status api-up api-down benchmark lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -31,20 +34,27 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 local-up: venv ## Start the local AWS endpoint on 127.0.0.1:$LOCAL_AWS_PORT unless one answers there
 	$(LAUNCHER) up --port $(LOCAL_AWS_PORT)
 
-local-down: ## Stop the local endpoint that local-up started (by its pid)
+local-down: api-down ## Stop the local endpoint that local-up started, and the API front (by their pids)
 	@if [ -x $(BIN)/python ]; then $(LAUNCHER) down --port $(LOCAL_AWS_PORT); else echo "no .venv: nothing started"; fi
+
+api-up: venv ## (Re)start the local API front on 127.0.0.1:$LOCAL_API_PORT, serving the API deployed on the local endpoint
+	$(LOCAL_API) up --port $(LOCAL_API_PORT) --endpoint-url $(LOCAL_ENDPOINT) --api-name $(API_NAME)
+
+api-down: ## Stop the local API front that api-up started (by its pid)
+	@if [ -x $(BIN)/python ]; then $(LOCAL_API) down --port $(LOCAL_API_PORT); else echo "no .venv: nothing started"; fi
 
 local-status: venv ## Say whether the local endpoint answers
 	$(LAUNCHER) status --port $(LOCAL_AWS_PORT)
 
-deploy: local-up ## Converge site.yml on the local endpoint, smoke-test it, print the outputs
+deploy: local-up ## Converge site.yml on the local endpoint, start the local API front, smoke-test, print the outputs
 	AWS_ENDPOINT_URL=$(LOCAL_ENDPOINT) ansible-playbook site.yml -i inventories/local -e stack_outputs_dir=$(CURDIR)/outputs
+	$(MAKE) --no-print-directory api-up
 	$(MAKE) --no-print-directory smoke
 	@echo "Stack outputs (outputs/$(STACK_ENV).json):"
 	@cat $(CURDIR)/outputs/$(STACK_ENV).json
 
-smoke: venv ## Run the smoke playbook against the local stack
-	AWS_ENDPOINT_URL=$(LOCAL_ENDPOINT) ansible-playbook playbooks/smoke.yml -i inventories/local -e stack_outputs_dir=$(CURDIR)/outputs
+smoke: venv ## Run the smoke playbook against the local stack (every route through the local API front)
+	AWS_ENDPOINT_URL=$(LOCAL_ENDPOINT) LOCAL_API_PORT=$(LOCAL_API_PORT) ansible-playbook playbooks/smoke.yml -i inventories/local -e stack_outputs_dir=$(CURDIR)/outputs
 
 test: venv ## Run every test: lint, unit, integration, molecule
 	$(MAKE) --no-print-directory lint
@@ -65,7 +75,8 @@ integration: venv ## Integration tests; each starts its own endpoint on a free p
 	pytest tests/integration
 
 molecule: venv ## molecule test of the default scenario on a private endpoint
-	MOLECULE_LOCAL_AWS_PORT=$$($(BIN)/python tools/free_port.py) molecule test --scenario-name default
+	MOLECULE_LOCAL_AWS_PORT=$$($(BIN)/python tools/free_port.py) MOLECULE_LOCAL_API_PORT=$$($(BIN)/python tools/free_port.py) \
+		molecule test --scenario-name default
 
 benchmark: venv ## Print converge timings (check on empty, fresh, no-op, check on converged)
 	python benchmarks/converge_times.py
@@ -76,5 +87,5 @@ lock: ## Regenerate constraints.txt from a fresh resolve of requirements-dev.txt
 	.lock-venv/bin/python -m pip freeze --exclude-editable | sort -f > constraints.txt
 	rm -rf .lock-venv
 
-clean: local-down ## Remove the venv, outputs and caches (the endpoint is stopped first)
+clean: api-down local-down ## Remove the venv, outputs and caches (the endpoint is stopped first)
 	rm -rf $(VENV) outputs .pytest_cache .ruff_cache
