@@ -65,7 +65,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from local_endpoint import is_running
+import background
+from background import is_running
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = int(os.environ.get("LOCAL_API_PORT", "3000"))
@@ -834,38 +835,24 @@ def front_url(port: int) -> str:
 
 def answers(port: int, timeout: float = 1.0) -> bool:
     """Whether an HTTP server answers on the port (any status counts)."""
-    try:
-        with urllib.request.urlopen(f"{front_url(port)}/", timeout=timeout):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except (urllib.error.URLError, OSError):
-        return False
+    return background.answers(f"{front_url(port)}/", timeout)
 
 
 def pid_file(state_dir: Path, port: int) -> Path:
-    return state_dir / f"api-{port}.pid"
+    return background.state_file(state_dir, "api", port, ".pid")
 
 
 def log_file(state_dir: Path, port: int) -> Path:
-    return state_dir / f"api-{port}.log"
+    return background.state_file(state_dir, "api", port, ".log")
 
 
 def read_pid(state_dir: Path, port: int) -> int | None:
-    try:
-        return int(pid_file(state_dir, port).read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
+    return background.read_pid(pid_file(state_dir, port))
 
 
 def is_our_server(pid: int, port: int) -> bool:
     """Guard against a recycled pid: the process must be this front serving that port."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except FileNotFoundError:
-        return is_running(pid)
-    serving = any(part.endswith(b"local_api.py") for part in cmdline) and b"serve" in cmdline
-    return serving and str(port).encode() in cmdline
+    return background.is_serving(pid, "local_api.py", str(port))
 
 
 def serve_command(args: argparse.Namespace) -> list[str]:

@@ -20,9 +20,10 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+import background
+from background import is_running
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = int(os.environ.get("LOCAL_AWS_PORT", "5000"))
@@ -37,54 +38,24 @@ def endpoint_url(port: int) -> str:
 
 def answers(port: int, timeout: float = 1.0) -> bool:
     """Return whether an HTTP server answers on the port (any status counts)."""
-    try:
-        with urllib.request.urlopen(f"{endpoint_url(port)}/moto-api/", timeout=timeout):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except (urllib.error.URLError, OSError):
-        return False
+    return background.answers(f"{endpoint_url(port)}/moto-api/", timeout)
 
 
 def pid_file(state_dir: Path, port: int) -> Path:
-    return state_dir / f"endpoint-{port}.pid"
+    return background.state_file(state_dir, "endpoint", port, ".pid")
 
 
 def log_file(state_dir: Path, port: int) -> Path:
-    return state_dir / f"endpoint-{port}.log"
+    return background.state_file(state_dir, "endpoint", port, ".log")
 
 
 def read_pid(state_dir: Path, port: int) -> int | None:
-    try:
-        return int(pid_file(state_dir, port).read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-
-
-def is_running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
-    except (FileNotFoundError, IndexError):
-        return False
+    return background.read_pid(pid_file(state_dir, port))
 
 
 def is_our_server(pid: int) -> bool:
     """Guard against a recycled pid: the process must be this launcher serving."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except FileNotFoundError:
-        return is_running(pid)
-    return any(part.endswith(b"local_endpoint.py") for part in cmdline) and b"serve" in cmdline
+    return background.is_serving(pid, "local_endpoint.py")
 
 
 def serve_command(port: int, state_dir: Path) -> list[str]:
