@@ -5,44 +5,26 @@ the cloudwatchRoleArn replace patch. It does not check the role: it accepts any 
 that does not trust apigateway.amazonaws.com, so the propagation error of real AWS is injected.
 """
 
-import json
-import time
 from types import SimpleNamespace
 
 import boto3
 import pytest
 from ansible.module_utils.common import warnings as ansible_warnings
-from botocore.client import BaseClient
-from botocore.exceptions import ClientError
-from module_calls import calls_of, operations
-from moto import mock_aws
+from module_calls import REGION, calls_of, operations, trust_policy, writes
 
 from ansible_collections.serverless.tasks_api.plugins.modules import api_gateway_account
 
-REGION = "us-east-1"
-READS = ("Get", "List")
 PROPAGATION_ERROR = "The role ARN does not have required permissions set to API Gateway"
 OTHER_ROLE = "arn:aws:iam::123456789012:role/someone-elses-logs-role"
 
 
 @pytest.fixture
-def aws(monkeypatch):
+def aws(mocked_aws):
     """moto's mock of every AWS service, with a role API Gateway may assume to write logs."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        iam = boto3.client("iam", region_name=REGION)
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}
-            ],
-        }
-        role = iam.create_role(
-            RoleName="apigateway-cloudwatch-logs", Path="/service-role/", AssumeRolePolicyDocument=json.dumps(trust)
-        )
-        yield SimpleNamespace(apigateway=boto3.client("apigateway", region_name=REGION), role=role["Role"]["Arn"])
+    iam = boto3.client("iam", region_name=REGION)
+    trust = trust_policy("apigateway.amazonaws.com")
+    role = iam.create_role(RoleName="apigateway-cloudwatch-logs", Path="/service-role/", AssumeRolePolicyDocument=trust)
+    return SimpleNamespace(apigateway=boto3.client("apigateway", region_name=REGION), role=role["Role"]["Arn"])
 
 
 @pytest.fixture(autouse=True)
@@ -52,67 +34,14 @@ def fresh_warnings(monkeypatch):
 
 
 @pytest.fixture
-def sleeps(monkeypatch):
-    """Replace time.sleep, recording the pauses."""
-    pauses = []
-    monkeypatch.setattr(time, "sleep", pauses.append)
-    return pauses
-
-
-@pytest.fixture
-def failing(monkeypatch, api_calls, sleeps):
-    """Make one operation raise a ClientError the first `times` calls (None: always); count its calls."""
-    seen = {}
-
-    def inject(operation, code, message, times=None):
-        recording = BaseClient._make_api_call
-        seen[operation] = 0
-
-        def faulty(self, operation_name, api_params):
-            if operation_name == operation:
-                seen[operation] += 1
-                if times is None or seen[operation] <= times:
-                    api_calls.append((operation_name, api_params))
-                    error = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
-                    raise ClientError(error, operation_name)
-            return recording(self, operation_name, api_params)
-
-        monkeypatch.setattr(BaseClient, "_make_api_call", faulty)
-        return seen
-
-    return inject
-
-
-@pytest.fixture
-def run(aws, run_main):
-    """Run the module's main() setting the test role; return its JSON result.
-
-    api_calls holds the operations of the last run only; an argument given as None is omitted.
-    """
-
-    def run_module(check_mode=False, diff=False, **args):
-        module_args = {
-            "access_key": "testing",
-            "secret_key": "testing",
-            "region": REGION,
-            "cloudwatch_role_arn": aws.role,
-            "_ansible_check_mode": check_mode,
-            "_ansible_diff": diff,
-            **args,
-        }
-        module_args = {key: value for key, value in module_args.items() if value is not None}
-        return run_main(api_gateway_account.main, module_args)
-
-    return run_module
+def run(aws, module_runner):
+    """Run the module's main() setting the test role; return its JSON result."""
+    return module_runner(api_gateway_account.main, cloudwatch_role_arn=aws.role)
 
 
 def warnings(result):
     """The messages of the warnings in a result (ansible-core 2.19 returns them as WarningSummary dicts)."""
     return [item["event"]["msg"] if isinstance(item, dict) else item for item in result.get("warnings", [])]
-
-
-def writes(api_calls):
-    return [name for name in operations(api_calls) if not name.startswith(READS)]
 
 
 def role_set(aws):

@@ -1,24 +1,18 @@
 """Tests of the api_gateway_api_key module against moto's in-process emulator (mock_aws)."""
 
 import json
-import time
 from types import SimpleNamespace
 
 import boto3
 import pytest
 from ansible.module_utils import basic
-from botocore.client import BaseClient
-from botocore.exceptions import ClientError
-from module_calls import calls_of, operations
-from moto import mock_aws
+from module_calls import REGION, calls_of, operations, writes
 
 from ansible_collections.serverless.tasks_api.plugins.modules import api_gateway_api_key
 
-REGION = "us-east-1"
 NAME = "tasks-api-test-clients"
 VALUE = "first-secret-value-0123456789"
 NEW_VALUE = "second-secret-value-9876543210"
-READS = ("Get", "List")
 MOTO_TAGS_ONLY_STAGES = (
     "moto 5.2.5 TagResource/UntagResource only know stage ARNs: an API key ARN gives NotFoundException"
     " 'Invalid Rest API Id specified'"
@@ -26,45 +20,9 @@ MOTO_TAGS_ONLY_STAGES = (
 
 
 @pytest.fixture
-def aws(monkeypatch):
+def aws(mocked_aws):
     """moto's mock of every AWS service."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield SimpleNamespace(apigateway=boto3.client("apigateway", region_name=REGION))
-
-
-@pytest.fixture
-def sleeps(monkeypatch):
-    """Replace time.sleep, recording the pauses."""
-    pauses = []
-    monkeypatch.setattr(time, "sleep", pauses.append)
-    return pauses
-
-
-@pytest.fixture
-def failing(monkeypatch, api_calls, sleeps):
-    """Make one operation raise a ClientError the first `times` calls (None: always); count its calls."""
-    seen = {}
-
-    def inject(operation, code, message, times=None):
-        recording = BaseClient._make_api_call
-        seen[operation] = 0
-
-        def faulty(self, operation_name, api_params):
-            if operation_name == operation:
-                seen[operation] += 1
-                if times is None or seen[operation] <= times:
-                    api_calls.append((operation_name, api_params))
-                    error = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
-                    raise ClientError(error, operation_name)
-            return recording(self, operation_name, api_params)
-
-        monkeypatch.setattr(BaseClient, "_make_api_call", faulty)
-        return seen
-
-    return inject
+    return SimpleNamespace(apigateway=boto3.client("apigateway", region_name=REGION))
 
 
 @pytest.fixture
@@ -74,31 +32,9 @@ def unmasked(monkeypatch):
 
 
 @pytest.fixture
-def run(aws, run_main):
-    """Run the module's main() for the test key with VALUE by default; an argument given as None is omitted.
-
-    api_calls holds the operations of the last run only.
-    """
-
-    def run_module(check_mode=False, diff=False, **args):
-        module_args = {
-            "access_key": "testing",
-            "secret_key": "testing",
-            "region": REGION,
-            "name": NAME,
-            "value": VALUE,
-            "_ansible_check_mode": check_mode,
-            "_ansible_diff": diff,
-            **args,
-        }
-        module_args = {key: value for key, value in module_args.items() if value is not None}
-        return run_main(api_gateway_api_key.main, module_args)
-
-    return run_module
-
-
-def writes(api_calls):
-    return [name for name in operations(api_calls) if not name.startswith(READS)]
+def run(aws, module_runner):
+    """Run the module's main() for the test key with VALUE by default; return its JSON result."""
+    return module_runner(api_gateway_api_key.main, name=NAME, value=VALUE)
 
 
 def keys_named(aws, name=NAME):

@@ -3,24 +3,18 @@
 import hashlib
 import json
 import re
-import time
 from types import SimpleNamespace
 from urllib.parse import unquote
 
 import boto3
 import pytest
-from botocore.client import BaseClient
-from botocore.exceptions import ClientError
-from module_calls import calls_of, operations
-from moto import mock_aws
+from module_calls import REGION, calls_of, operations, writes
 from moto.apigateway.responses import APIGatewayResponse
 
 from ansible_collections.serverless.tasks_api.plugins.modules import api_gateway_rest_api
 
-REGION = "us-east-1"
 ACCOUNT = "123456789012"
 NAME = "tasks-api-test"
-READS = ("Get", "List")
 TAGS = {"Environment": "test", "Application": "tasks-api"}
 DEPLOYMENT_PREFIX = "serverless.tasks_api definition sha256:"
 MOTO_LACKS_UPDATE_METHOD = "moto 5.2.5 has no UpdateMethod (NotImplementedError)"
@@ -44,13 +38,9 @@ ROUTES = [LIST, CREATE, GET]
 
 
 @pytest.fixture
-def aws(monkeypatch):
+def aws(mocked_aws):
     """moto's mock of every AWS service, with a boto3 API Gateway client for the test's own checks."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield SimpleNamespace(apigateway=boto3.client("apigateway", region_name=REGION))
+    return SimpleNamespace(apigateway=boto3.client("apigateway", region_name=REGION))
 
 
 @pytest.fixture
@@ -96,64 +86,9 @@ def moto_gaps_filled(monkeypatch):
 
 
 @pytest.fixture
-def sleeps(monkeypatch):
-    """Replace time.sleep, recording the pauses."""
-    pauses = []
-    monkeypatch.setattr(time, "sleep", pauses.append)
-    return pauses
-
-
-@pytest.fixture
-def failing(monkeypatch, api_calls, sleeps):
-    """Make one operation raise a ClientError the first `times` calls (None: always); count its calls."""
-    seen = {}
-
-    def inject(operation, code, message, times=None):
-        recording = BaseClient._make_api_call
-        seen[operation] = 0
-
-        def faulty(self, operation_name, api_params):
-            if operation_name == operation:
-                seen[operation] += 1
-                if times is None or seen[operation] <= times:
-                    api_calls.append((operation_name, api_params))
-                    error = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 429}}
-                    raise ClientError(error, operation_name)
-            return recording(self, operation_name, api_params)
-
-        monkeypatch.setattr(BaseClient, "_make_api_call", faulty)
-        return seen
-
-    return inject
-
-
-@pytest.fixture
-def run(aws, run_main):
-    """Run the module's main() with the given args (ROUTES and TAGS by default); return its JSON result.
-
-    An argument given as None is omitted. api_calls holds the operations of the last run only.
-    """
-
-    def run_module(check_mode=False, diff=False, **args):
-        module_args = {
-            "access_key": "testing",
-            "secret_key": "testing",
-            "region": REGION,
-            "name": NAME,
-            "routes": ROUTES,
-            "tags": TAGS,
-            "_ansible_check_mode": check_mode,
-            "_ansible_diff": diff,
-            **args,
-        }
-        module_args = {key: value for key, value in module_args.items() if value is not None}
-        return run_main(api_gateway_rest_api.main, module_args)
-
-    return run_module
-
-
-def writes(api_calls):
-    return [name for name in operations(api_calls) if not name.startswith(READS)]
+def run(aws, module_runner):
+    """Run the module's main() with the given args (ROUTES and TAGS by default); return its JSON result."""
+    return module_runner(api_gateway_rest_api.main, name=NAME, routes=ROUTES, tags=TAGS)
 
 
 def rest_apis(aws):
@@ -848,7 +783,7 @@ def test_bad_route_fails_naming_it_before_any_call(run, aws, api_calls, bad, mes
 
 
 def test_throttled_write_is_retried(run, aws, failing, sleeps):
-    seen = failing("PutIntegration", "TooManyRequestsException", "Too Many Requests", times=2)
+    seen = failing("PutIntegration", "TooManyRequestsException", "Too Many Requests", times=2, status=429)
 
     result = run()
 
@@ -859,7 +794,7 @@ def test_throttled_write_is_retried(run, aws, failing, sleeps):
 
 
 def test_conflict_is_retried(run, aws, failing, sleeps):
-    seen = failing("CreateDeployment", "ConflictException", "Another deployment is in progress", times=1)
+    seen = failing("CreateDeployment", "ConflictException", "Another deployment is in progress", times=1, status=429)
 
     result = run()
 
@@ -869,7 +804,7 @@ def test_conflict_is_retried(run, aws, failing, sleeps):
 
 
 def test_throttled_listing_is_retried(run, failing, sleeps):
-    seen = failing("GetRestApis", "TooManyRequestsException", "Too Many Requests", times=1)
+    seen = failing("GetRestApis", "TooManyRequestsException", "Too Many Requests", times=1, status=429)
 
     result = run()
 
@@ -878,7 +813,7 @@ def test_throttled_listing_is_retried(run, failing, sleeps):
 
 
 def test_lasting_throttling_fails_naming_the_call(run, aws, failing, sleeps):
-    seen = failing("CreateDeployment", "TooManyRequestsException", "Too Many Requests")
+    seen = failing("CreateDeployment", "TooManyRequestsException", "Too Many Requests", status=429)
 
     result = run()
 

@@ -1,22 +1,16 @@
 """Tests of the api_gateway_stage module against moto's in-process emulator (mock_aws)."""
 
 import json
-import time
 from types import SimpleNamespace
 
 import boto3
 import pytest
 import yaml
-from botocore.client import BaseClient
-from botocore.exceptions import ClientError
-from module_calls import calls_of, operations
-from moto import mock_aws
+from module_calls import REGION, calls_of, operations, writes
 
 from ansible_collections.serverless.tasks_api.plugins.modules import api_gateway_stage
 
-REGION = "us-east-1"
 STAGE = "prod"
-READS = ("Get", "List")
 LOG_GROUP = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/tasks-api-test"
 MOTO_ACCEPTS_UNKNOWN_DEPLOYMENTS = "moto 5.2.5 CreateStage accepts a deploymentId that the REST API does not have"
 DEFAULT_METHOD_PATCHES = [
@@ -29,87 +23,28 @@ DEFAULT_METHOD_PATCHES = [
 
 
 @pytest.fixture
-def aws(monkeypatch):
+def aws(mocked_aws):
     """moto's mock of every AWS service, with a REST API (GET / on a MOCK integration) and two deployments."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        apigateway = boto3.client("apigateway", region_name=REGION)
-        api_id = apigateway.create_rest_api(name="tasks-api-test", endpointConfiguration={"types": ["REGIONAL"]})["id"]
-        root = next(r["id"] for r in apigateway.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
-        apigateway.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
-        apigateway.put_integration(
-            restApiId=api_id,
-            resourceId=root,
-            httpMethod="GET",
-            type="MOCK",
-            requestTemplates={"application/json": '{"statusCode": 200}'},
-        )
-        first = apigateway.create_deployment(restApiId=api_id, description="first")["id"]
-        second = apigateway.create_deployment(restApiId=api_id, description="second")["id"]
-        yield SimpleNamespace(apigateway=apigateway, api_id=api_id, first=first, second=second)
+    apigateway = boto3.client("apigateway", region_name=REGION)
+    api_id = apigateway.create_rest_api(name="tasks-api-test", endpointConfiguration={"types": ["REGIONAL"]})["id"]
+    root = next(r["id"] for r in apigateway.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
+    apigateway.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigateway.put_integration(
+        restApiId=api_id,
+        resourceId=root,
+        httpMethod="GET",
+        type="MOCK",
+        requestTemplates={"application/json": '{"statusCode": 200}'},
+    )
+    first = apigateway.create_deployment(restApiId=api_id, description="first")["id"]
+    second = apigateway.create_deployment(restApiId=api_id, description="second")["id"]
+    return SimpleNamespace(apigateway=apigateway, api_id=api_id, first=first, second=second)
 
 
 @pytest.fixture
-def sleeps(monkeypatch):
-    """Replace time.sleep, recording the pauses."""
-    pauses = []
-    monkeypatch.setattr(time, "sleep", pauses.append)
-    return pauses
-
-
-@pytest.fixture
-def failing(monkeypatch, api_calls, sleeps):
-    """Make one operation raise a ClientError the first `times` calls (None: always); count its calls."""
-    seen = {}
-
-    def inject(operation, code, message, times=None):
-        recording = BaseClient._make_api_call
-        seen[operation] = 0
-
-        def faulty(self, operation_name, api_params):
-            if operation_name == operation:
-                seen[operation] += 1
-                if times is None or seen[operation] <= times:
-                    api_calls.append((operation_name, api_params))
-                    error = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
-                    raise ClientError(error, operation_name)
-            return recording(self, operation_name, api_params)
-
-        monkeypatch.setattr(BaseClient, "_make_api_call", faulty)
-        return seen
-
-    return inject
-
-
-@pytest.fixture
-def run(aws, run_main):
-    """Run the module's main() on the prod stage of the test API, serving the first deployment by default.
-
-    api_calls holds the operations of the last run only; an argument given as None is omitted.
-    """
-
-    def run_module(check_mode=False, diff=False, **args):
-        module_args = {
-            "access_key": "testing",
-            "secret_key": "testing",
-            "region": REGION,
-            "rest_api_id": aws.api_id,
-            "name": STAGE,
-            "deployment_id": aws.first,
-            "_ansible_check_mode": check_mode,
-            "_ansible_diff": diff,
-            **args,
-        }
-        module_args = {key: value for key, value in module_args.items() if value is not None}
-        return run_main(api_gateway_stage.main, module_args)
-
-    return run_module
-
-
-def writes(api_calls):
-    return [name for name in operations(api_calls) if not name.startswith(READS)]
+def run(aws, module_runner):
+    """Run the module's main() on the prod stage of the test API, serving the first deployment by default."""
+    return module_runner(api_gateway_stage.main, rest_api_id=aws.api_id, name=STAGE, deployment_id=aws.first)
 
 
 def patches(api_calls):

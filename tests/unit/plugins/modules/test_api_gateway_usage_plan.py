@@ -1,21 +1,15 @@
 """Tests of the api_gateway_usage_plan module against moto's in-process emulator (mock_aws)."""
 
 import json
-import time
 from types import SimpleNamespace
 
 import boto3
 import pytest
-from botocore.client import BaseClient
-from botocore.exceptions import ClientError
-from module_calls import calls_of, operations
-from moto import mock_aws
+from module_calls import REGION, calls_of, operations, writes
 
 from ansible_collections.serverless.tasks_api.plugins.modules import api_gateway_usage_plan
 
-REGION = "us-east-1"
 NAME = "tasks-api-test"
-READS = ("Get", "List")
 MOTO_TAGS_ONLY_STAGES = (
     "moto 5.2.5 TagResource/UntagResource only know stage ARNs: a usage plan ARN gives NotFoundException"
     " 'Invalid Rest API Id specified'"
@@ -36,93 +30,33 @@ FULL = {
 
 
 @pytest.fixture
-def aws(monkeypatch):
-    """moto's mock of every AWS service, with a REST API that has stages prod and dev, and two API keys."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        apigateway = boto3.client("apigateway", region_name=REGION)
-        api_id = apigateway.create_rest_api(name="tasks-api-test")["id"]
-        root = next(r["id"] for r in apigateway.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
-        apigateway.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
-        apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
-        deployment = apigateway.create_deployment(restApiId=api_id)["id"]
-        for stage in ("prod", "dev"):
-            apigateway.create_stage(restApiId=api_id, stageName=stage, deploymentId=deployment)
-        keys = [
-            apigateway.create_api_key(name=f"client-{n}", value=f"client-{n}-secret-value-0123456789", enabled=True)[
-                "id"
-            ]
-            for n in (1, 2, 3)
-        ]
-        yield SimpleNamespace(
-            apigateway=apigateway,
-            api_id=api_id,
-            prod={"rest_api_id": api_id, "stage": "prod"},
-            dev={"rest_api_id": api_id, "stage": "dev"},
-            keys=keys,
-        )
+def aws(mocked_aws):
+    """moto's mock of every AWS service, with a REST API that has stages prod and dev, and three API keys."""
+    apigateway = boto3.client("apigateway", region_name=REGION)
+    api_id = apigateway.create_rest_api(name="tasks-api-test")["id"]
+    root = next(r["id"] for r in apigateway.get_resources(restApiId=api_id)["items"] if r["path"] == "/")
+    apigateway.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+    deployment = apigateway.create_deployment(restApiId=api_id)["id"]
+    for stage in ("prod", "dev"):
+        apigateway.create_stage(restApiId=api_id, stageName=stage, deploymentId=deployment)
+    keys = [
+        apigateway.create_api_key(name=f"client-{n}", value=f"client-{n}-secret-value-0123456789", enabled=True)["id"]
+        for n in (1, 2, 3)
+    ]
+    return SimpleNamespace(
+        apigateway=apigateway,
+        api_id=api_id,
+        prod={"rest_api_id": api_id, "stage": "prod"},
+        dev={"rest_api_id": api_id, "stage": "dev"},
+        keys=keys,
+    )
 
 
 @pytest.fixture
-def sleeps(monkeypatch):
-    """Replace time.sleep, recording the pauses."""
-    pauses = []
-    monkeypatch.setattr(time, "sleep", pauses.append)
-    return pauses
-
-
-@pytest.fixture
-def failing(monkeypatch, api_calls, sleeps):
-    """Make one operation raise a ClientError the first `times` calls (None: always); count its calls."""
-    seen = {}
-
-    def inject(operation, code, message, times=None):
-        recording = BaseClient._make_api_call
-        seen[operation] = 0
-
-        def faulty(self, operation_name, api_params):
-            if operation_name == operation:
-                seen[operation] += 1
-                if times is None or seen[operation] <= times:
-                    api_calls.append((operation_name, api_params))
-                    error = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
-                    raise ClientError(error, operation_name)
-            return recording(self, operation_name, api_params)
-
-        monkeypatch.setattr(BaseClient, "_make_api_call", faulty)
-        return seen
-
-    return inject
-
-
-@pytest.fixture
-def run(aws, run_main):
-    """Run the module's main() for the test plan, covering the prod stage by default.
-
-    api_calls holds the operations of the last run only; an argument given as None is omitted.
-    """
-
-    def run_module(check_mode=False, diff=False, **args):
-        module_args = {
-            "access_key": "testing",
-            "secret_key": "testing",
-            "region": REGION,
-            "name": NAME,
-            "api_stages": [aws.prod],
-            "_ansible_check_mode": check_mode,
-            "_ansible_diff": diff,
-            **args,
-        }
-        module_args = {key: value for key, value in module_args.items() if value is not None}
-        return run_main(api_gateway_usage_plan.main, module_args)
-
-    return run_module
-
-
-def writes(api_calls):
-    return [name for name in operations(api_calls) if not name.startswith(READS)]
+def run(aws, module_runner):
+    """Run the module's main() for the test plan, covering the prod stage by default."""
+    return module_runner(api_gateway_usage_plan.main, name=NAME, api_stages=[aws.prod])
 
 
 def patches(api_calls):

@@ -3,52 +3,31 @@
 from types import SimpleNamespace
 
 import boto3
+import module_calls
 import pytest
-from module_calls import calls_of, operations
-from moto import mock_aws
+from module_calls import REGION, calls_of, operations
 
 from ansible_collections.serverless.tasks_api.plugins.modules import dynamodb_table
 
-REGION = "us-east-1"
 NAME = "tasks-api-test-tasks"
 READS = ["DescribeTable", "DescribeContinuousBackups", "DescribeTimeToLive", "ListTagsOfResource"]
 MOTO_IGNORES_SSE_UPDATES = "moto 5.2.5 UpdateTable ignores SSESpecification, so the new encryption is not read back"
 
 
 @pytest.fixture
-def aws(monkeypatch):
+def aws(mocked_aws):
     """moto's mock of every AWS service, with boto3 clients for the test's own checks."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield SimpleNamespace(dynamodb=boto3.client("dynamodb", region_name=REGION), kms=boto3.client("kms"))
+    return SimpleNamespace(dynamodb=boto3.client("dynamodb", region_name=REGION), kms=boto3.client("kms"))
 
 
 @pytest.fixture
-def run(aws, run_main):
-    """Run the module's main() with the given args; return the JSON result it printed.
-
-    api_calls holds the operations of the last run only.
-    """
-
-    def run_module(check_mode=False, diff=False, **args):
-        module_args = {
-            "access_key": "testing",
-            "secret_key": "testing",
-            "region": REGION,
-            "name": NAME,
-            "_ansible_check_mode": check_mode,
-            "_ansible_diff": diff,
-            **args,
-        }
-        return run_main(dynamodb_table.main, module_args)
-
-    return run_module
+def run(aws, module_runner):
+    """Run the module's main() with the given args; return the JSON result it printed."""
+    return module_runner(dynamodb_table.main, name=NAME)
 
 
 def writes(api_calls):
-    return [name for name in operations(api_calls) if not name.startswith(("Describe", "List"))]
+    return module_calls.writes(api_calls, read_prefixes=("Describe", "List"))
 
 
 def table_names(aws):

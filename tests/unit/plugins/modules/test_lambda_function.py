@@ -4,23 +4,17 @@ import base64
 import hashlib
 import io
 import json
-import time
 import zipfile
 from types import SimpleNamespace
 
 import boto3
 import pytest
-from botocore.client import BaseClient
-from botocore.exceptions import ClientError
-from module_calls import calls_of, operations
-from moto import mock_aws
+from module_calls import REGION, calls_of, operations, trust_policy, writes
 
 from ansible_collections.serverless.tasks_api.plugins.modules import lambda_function
 
-REGION = "us-east-1"
 NAME = "tasks-api-test-tasks"
 BUCKET = "tasks-api-test-artifacts"
-READS = ("Get", "List")
 ROLE_ERROR = "The role defined for the function cannot be assumed by Lambda."
 CONFLICT_ERROR = "The operation cannot be performed at this time. An update is in progress for resource: " + NAME
 MOTO_IGNORES_TRACING_UPDATES = "moto 5.2.5 UpdateFunctionConfiguration ignores TracingConfig"
@@ -37,96 +31,36 @@ def package(body):
 
 
 @pytest.fixture
-def aws(monkeypatch):
+def aws(mocked_aws):
     """moto's mock of every AWS service, with a role and a bucket holding two packages."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        iam = boto3.client("iam", region_name=REGION)
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-            ],
-        }
-        role = iam.create_role(RoleName="tasks-api-test-lambda", AssumeRolePolicyDocument=json.dumps(trust))
-        other_role = iam.create_role(RoleName="tasks-api-test-other", AssumeRolePolicyDocument=json.dumps(trust))
-        s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket=BUCKET)
-        first, first_sha = package("def handler(event, context):\n    return 1\n")
-        second, second_sha = package("def handler(event, context):\n    return 2\n")
-        s3.put_object(Bucket=BUCKET, Key="first.zip", Body=first)
-        s3.put_object(Bucket=BUCKET, Key="second.zip", Body=second)
-        yield SimpleNamespace(
-            lambda_=boto3.client("lambda", region_name=REGION),
-            role=role["Role"]["Arn"],
-            other_role=other_role["Role"]["Arn"],
-            first={"s3_bucket": BUCKET, "s3_key": "first.zip", "code_sha256": first_sha},
-            second={"s3_bucket": BUCKET, "s3_key": "second.zip", "code_sha256": second_sha},
-        )
+    iam = boto3.client("iam", region_name=REGION)
+    trust = trust_policy("lambda.amazonaws.com")
+    role = iam.create_role(RoleName="tasks-api-test-lambda", AssumeRolePolicyDocument=trust)
+    other_role = iam.create_role(RoleName="tasks-api-test-other", AssumeRolePolicyDocument=trust)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=BUCKET)
+    first, first_sha = package("def handler(event, context):\n    return 1\n")
+    second, second_sha = package("def handler(event, context):\n    return 2\n")
+    s3.put_object(Bucket=BUCKET, Key="first.zip", Body=first)
+    s3.put_object(Bucket=BUCKET, Key="second.zip", Body=second)
+    return SimpleNamespace(
+        lambda_=boto3.client("lambda", region_name=REGION),
+        role=role["Role"]["Arn"],
+        other_role=other_role["Role"]["Arn"],
+        first={"s3_bucket": BUCKET, "s3_key": "first.zip", "code_sha256": first_sha},
+        second={"s3_bucket": BUCKET, "s3_key": "second.zip", "code_sha256": second_sha},
+    )
 
 
 @pytest.fixture
-def sleeps(monkeypatch):
-    """Replace time.sleep, recording the pauses."""
-    pauses = []
-    monkeypatch.setattr(time, "sleep", pauses.append)
-    return pauses
+def run(aws, module_runner):
+    """Run the module's main() with the given args and ``code``, the package (aws.first by default)."""
+    run_function = module_runner(lambda_function.main, name=NAME, role_arn=aws.role, handler="app.handler")
 
-
-@pytest.fixture
-def failing(monkeypatch, api_calls, sleeps):
-    """Make one operation raise a ClientError the first `times` calls (None: always); count its calls."""
-    seen = {}
-
-    def inject(operation, code, message, times=None):
-        recording = BaseClient._make_api_call
-        seen[operation] = 0
-
-        def faulty(self, operation_name, api_params):
-            if operation_name == operation:
-                seen[operation] += 1
-                if times is None or seen[operation] <= times:
-                    api_calls.append((operation_name, api_params))
-                    error = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
-                    raise ClientError(error, operation_name)
-            return recording(self, operation_name, api_params)
-
-        monkeypatch.setattr(BaseClient, "_make_api_call", faulty)
-        return seen
-
-    return inject
-
-
-@pytest.fixture
-def run(aws, run_main):
-    """Run the module's main() with the given args (the first package by default); return its JSON result.
-
-    api_calls holds the operations of the last run only.
-    """
-
-    def run_module(check_mode=False, diff=False, code=None, **args):
-        module_args = {
-            "access_key": "testing",
-            "secret_key": "testing",
-            "region": REGION,
-            "name": NAME,
-            "role_arn": aws.role,
-            "handler": "app.handler",
-            **(aws.first if code is None else code),
-            "_ansible_check_mode": check_mode,
-            "_ansible_diff": diff,
-            **args,
-        }
-        module_args = {key: value for key, value in module_args.items() if value is not None}  # None: omitted
-        return run_main(lambda_function.main, module_args)
+    def run_module(code=None, **args):
+        return run_function(**{**(aws.first if code is None else code), **args})
 
     return run_module
-
-
-def writes(api_calls):
-    return [name for name in operations(api_calls) if not name.startswith(READS)]
 
 
 def described(aws):
