@@ -143,10 +143,15 @@ try:  # noqa: SIM105 - the amazon.aws idiom; AnsibleAWSModule reports a missing 
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
-from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import normalize_boto3_result
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.serverless.tasks_api.plugins.module_utils.api_gateway import (
+    THROTTLING_CODES,
+    apigateway_client,
+    call_or_fail,
+    exit_with_diff,
+    snake_dict,
+)
 
 # IAM role ARNs: an optional path of /-separated segments, then the role name (64 characters at most).
 ROLE_ARN_PATTERN = re.compile(
@@ -193,10 +198,7 @@ def validate_role_arn(client, module):
 
 
 def find_account(client, module):
-    try:
-        return get_account(client)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to read {describe_settings(client)}")
+    return call_or_fail(module, f"Failed to read {describe_settings(client)}", get_account, client)
 
 
 def not_propagated(error):
@@ -254,7 +256,7 @@ def role_state(account):
 
 
 def snake_result(account):
-    return camel_dict_to_snake_dict(normalize_boto3_result(account))
+    return snake_dict(account)
 
 
 def warn_kept(client, module, current):
@@ -288,19 +290,14 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
 
-    client = module.client(
-        "apigateway",
-        retry_decorator=AWSRetry.jittered_backoff(retries=10, catch_extra_error_codes=["TooManyRequestsException"]),
-    )
+    # Throttling only: unlike the other API Gateway modules, ConflictException is not retried.
+    client = apigateway_client(module, THROTTLING_CODES)
     validate_role_arn(client, module)
 
     account = find_account(client, module)
     changed, result_account, before, after = ensure_role(client, module, account)
 
-    result = {"changed": changed, "account": result_account}
-    if module._diff:
-        result["diff"] = {"before": before, "after": after}
-    module.exit_json(**result)
+    exit_with_diff(module, before, after, changed=changed, account=result_account)
 
 
 if __name__ == "__main__":

@@ -183,27 +183,24 @@ try:  # noqa: SIM105 - the amazon.aws idiom; AnsibleAWSModule reports a missing 
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
-from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code, normalize_boto3_result
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+
+from ansible_collections.serverless.tasks_api.plugins.module_utils.api_gateway import (
+    all_items,
+    apigateway_arn,
+    apigateway_client,
+    call_or_fail,
+    delete_unless_gone,
+    desired_tags,
+    exit_with_diff,
+    plain_tags,
+    snake_dict_with_tags,
+    update_tags,
+)
 
 HIDDEN = "<hidden>"
 HIDDEN_CHANGED = "<hidden, changed>"
 MIN_VALUE_LENGTH = 20
-PAGE_SIZE = 500
-
-
-def all_items(operation, **params):
-    """Every item of a paginated API Gateway read, following `position`."""
-    items, position = [], None
-    while True:
-        page = operation(aws_retry=True, limit=PAGE_SIZE, **params, **({"position": position} if position else {}))
-        items.extend(page.get("items", []))
-        position = page.get("position")
-        if not position:
-            return items
 
 
 def list_keys_named(client, name):
@@ -239,25 +236,18 @@ def delete_key(client, key_id):
     client.delete_api_key(aws_retry=True, apiKey=key_id)
 
 
-def tag_key(client, arn, tags):
-    client.tag_resource(aws_retry=True, resourceArn=arn, tags=tags)
-
-
-def untag_key(client, arn, keys):
-    client.untag_resource(aws_retry=True, resourceArn=arn, tagKeys=keys)
-
-
 def key_arn(client, key_id):
-    return f"arn:{client.meta.partition}:apigateway:{client.meta.region_name}::/apikeys/{key_id}"
+    return apigateway_arn(client, f"/apikeys/{key_id}")
+
+
+def describe_key_name(module, key_id):
+    return f"API key {module.params['name']} ({key_id})"
 
 
 def find_key(client, module):
     """The one key with the name, or None; fail when several keys have it."""
     name = module.params["name"]
-    try:
-        keys = list_keys_named(client, name)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to list the API keys named {name}")
+    keys = call_or_fail(module, f"Failed to list the API keys named {name}", list_keys_named, client, name)
     if len(keys) > 1:
         ids = ", ".join(sorted(key["id"] for key in keys))
         module.fail_json(
@@ -272,10 +262,8 @@ def find_key(client, module):
 
 def value_differs(client, module, key):
     """Whether O(value) is not the value of the key; the value itself never leaves this function."""
-    try:
-        return get_key_value(client, key["id"]) != module.params["value"]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to read the value of API key {module.params['name']} ({key['id']})")
+    msg = f"Failed to read the value of {describe_key_name(module, key['id'])}"
+    return call_or_fail(module, msg, get_key_value, client, key["id"]) != module.params["value"]
 
 
 def check_value_length(module):
@@ -296,18 +284,8 @@ def key_state(key):
         "description": key.get("description") or "",
         "enabled": bool(key.get("enabled", False)),
         "value": HIDDEN,
-        "tags": dict(key.get("tags") or {}),
+        "tags": plain_tags(key),
     }
-
-
-def desired_tags(module, current_tags):
-    tags = module.params["tags"]
-    if tags is None:
-        return dict(current_tags)
-    tags = {key: str(value) for key, value in tags.items()}
-    if module.params["purge_tags"]:
-        return {**{key: value for key, value in current_tags.items() if key.startswith("aws:")}, **tags}
-    return {**current_tags, **tags}
 
 
 def desired_state(module, current, new_value):
@@ -343,52 +321,23 @@ def create_params(module, desired):
 
 
 def create_new_key(client, module, desired):
-    try:
-        return create_key(client, create_params(module, desired))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(
-            e,
-            msg=(
-                f"Failed to create API key {module.params['name']}; API Gateway refuses a value that another key"
-                " of the account and region already has, so check that the value is not in use"
-            ),
-        )
+    msg = (
+        f"Failed to create API key {module.params['name']}; API Gateway refuses a value that another key"
+        " of the account and region already has, so check that the value is not in use"
+    )
+    return call_or_fail(module, msg, create_key, client, create_params(module, desired))
 
 
 def apply_patches(client, module, key_id, patches):
-    try:
-        update_key(client, key_id, patches)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        paths = ", ".join(patch["path"] for patch in patches)
-        module.fail_json_aws(e, msg=f"Failed to update {paths} of API key {module.params['name']} ({key_id})")
-
-
-def update_tags(client, module, key_id, current_tags):
-    if module.params["tags"] is None:
-        return False
-    tags = {key: str(value) for key, value in module.params["tags"].items()}
-    to_set, to_remove = compare_aws_tags(current_tags, tags, module.params["purge_tags"])
-    if not (to_set or to_remove):
-        return False
-    if module.check_mode:
-        return True
-    arn = key_arn(client, key_id)
-    try:
-        if to_remove:
-            untag_key(client, arn, to_remove)
-        if to_set:
-            tag_key(client, arn, to_set)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to update the tags of API key {module.params['name']} ({key_id})")
-    return True
+    paths = ", ".join(patch["path"] for patch in patches)
+    msg = f"Failed to update {paths} of {describe_key_name(module, key_id)}"
+    call_or_fail(module, msg, update_key, client, key_id, patches)
 
 
 def warn_about_usage_plans(client, module, old_id, new_id):
     """Warn that the usage plans of the replaced key must be given the new key."""
-    try:
-        plan_ids = list_plan_ids_of_key(client, old_id)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to list the usage plans of API key {module.params['name']} ({old_id})")
+    msg = f"Failed to list the usage plans of {describe_key_name(module, old_id)}"
+    plan_ids = call_or_fail(module, msg, list_plan_ids_of_key, client, old_id)
     if not plan_ids:
         return
     new = f"the new key {new_id}" if new_id else "the new key"
@@ -426,28 +375,20 @@ def remove_key(client, module, key_id):
     """Delete the key; return False when it was already gone."""
     if module.check_mode:
         return True
-    try:
-        delete_key(client, key_id)
-    except is_boto3_error_code("NotFoundException"):
-        return False
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg=f"Failed to delete API key {module.params['name']} ({key_id})")
-    return True
+    return delete_unless_gone(
+        module, f"Failed to delete {describe_key_name(module, key_id)}", delete_key, client, key_id
+    )
 
 
 def snake_result(key):
     """A key as the module returns it: snake_case keys, tags as a dict, and never its value."""
-    described = {name: item for name, item in key.items() if name not in ("value", "tags", "ResponseMetadata")}
-    result = camel_dict_to_snake_dict(normalize_boto3_result(described), ignore_list=["Tags"])
-    result["tags"] = dict(key.get("tags") or {})
-    return result
+    return snake_dict_with_tags(key, leave_out=("value", "tags"))
 
 
 def describe_result(client, module, key_id):
-    try:
-        return snake_result(get_key(client, key_id))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to get API key {module.params['name']} ({key_id})")
+    return snake_result(
+        call_or_fail(module, f"Failed to get {describe_key_name(module, key_id)}", get_key, client, key_id)
+    )
 
 
 def update_existing_key(client, module, key, before, after):
@@ -456,7 +397,9 @@ def update_existing_key(client, module, key, before, after):
     if patches and not module.check_mode:
         apply_patches(client, module, key["id"], patches)
     changed = bool(patches)
-    changed |= update_tags(client, module, key["id"], before["tags"])
+    changed |= update_tags(
+        client, module, key_arn(client, key["id"]), before["tags"], describe_key_name(module, key["id"])
+    )
     return changed
 
 
@@ -506,12 +449,7 @@ def main():
     )
     check_value_length(module)
 
-    client = module.client(
-        "apigateway",
-        retry_decorator=AWSRetry.jittered_backoff(
-            retries=10, catch_extra_error_codes=["TooManyRequestsException", "ConflictException"]
-        ),
-    )
+    client = apigateway_client(module)
 
     key = find_key(client, module)
     if module.params["state"] == "present":
@@ -519,10 +457,7 @@ def main():
     else:
         changed, replaced, result_key, before, after = ensure_absent(client, module, key)
 
-    result = {"changed": changed, "replaced": replaced, "api_key": result_key}
-    if module._diff:
-        result["diff"] = {"before": before, "after": after}
-    module.exit_json(**result)
+    exit_with_diff(module, before, after, changed=changed, replaced=replaced, api_key=result_key)
 
 
 if __name__ == "__main__":

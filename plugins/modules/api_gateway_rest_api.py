@@ -328,11 +328,23 @@ try:  # noqa: SIM105 - the amazon.aws idiom; AnsibleAWSModule reports a missing 
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
-from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code, normalize_boto3_result
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+
+from ansible_collections.serverless.tasks_api.plugins.module_utils.api_gateway import (
+    PAGE_SIZE,
+    apigateway_arn,
+    apigateway_client,
+    apigateway_retry,
+    aws_call,
+    call_or_fail,
+    delete_unless_gone,
+    desired_tags,
+    exit_with_diff,
+    plain_tags,
+    snake_dict_with_tags,
+    update_tags,
+)
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 PATH_PATTERN = re.compile(r"^(/|(/([A-Za-z0-9._-]+|\{[A-Za-z0-9_]+\}))+)$")
@@ -345,40 +357,26 @@ LAMBDA_URI_PATTERN = re.compile(
     r"^arn:[^:]+:apigateway:[^:]+:lambda:path/2015-03-31/functions/(?P<arn>.+)/invocations$"
 )
 DEPLOYMENT_DESCRIPTION = "serverless.tasks_api definition sha256:{}"
-RETRY_CODES = ["TooManyRequestsException", "ConflictException"]
-PAGE_SIZE = 500
 
 
-def retrying():
-    return AWSRetry.jittered_backoff(retries=10, catch_extra_error_codes=RETRY_CODES)
-
-
-@retrying()
+@apigateway_retry()
 def list_rest_apis(client):
     paginator = client.get_paginator("get_rest_apis")
     return paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE}).build_full_result().get("items", [])
 
 
-@retrying()
+@apigateway_retry()
 def list_resources(client, api_id):
     paginator = client.get_paginator("get_resources")
     pages = paginator.paginate(restApiId=api_id, embed=["methods"], PaginationConfig={"PageSize": PAGE_SIZE})
     return pages.build_full_result().get("items", [])
 
 
-@retrying()
+@apigateway_retry()
 def list_deployments(client, api_id):
     paginator = client.get_paginator("get_deployments")
     pages = paginator.paginate(restApiId=api_id, PaginationConfig={"PageSize": PAGE_SIZE})
     return pages.build_full_result().get("items", [])
-
-
-def aws_call(module, action, operation, **params):
-    """Call an API Gateway operation of the retrying client; fail saying what could not be done."""
-    try:
-        return operation(aws_retry=True, **params)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to {action}")
 
 
 # Routes as given
@@ -484,10 +482,7 @@ def fail_on_namesakes(module, namesakes):
 def find_rest_api(client, module):
     """The API named name (told apart by tags when several are); None when none is; fails when ambiguous."""
     name, tags = module.params["name"], module.params["tags"]
-    try:
-        apis = list_rest_apis(client)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to list the REST APIs to find {name}")
+    apis = call_or_fail(module, f"Failed to list the REST APIs to find {name}", list_rest_apis, client)
     namesakes = [api for api in apis if api.get("name") == name]
     if module.params["state"] == "absent" and tags:
         namesakes = [api for api in namesakes if tags_include(api, tags)]
@@ -500,10 +495,8 @@ def find_rest_api(client, module):
 
 
 def read_resources(client, module, api_id):
-    try:
-        return list_resources(client, api_id)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to read the resources and methods of REST API {api_id}")
+    msg = f"Failed to read the resources and methods of REST API {api_id}"
+    return call_or_fail(module, msg, list_resources, client, api_id)
 
 
 def integration_state(integration):
@@ -561,7 +554,7 @@ def api_state(api, routes):
     return {
         "description": api.get("description") or "",
         "endpoint_type": endpoint_type(api),
-        "tags": dict(api.get("tags") or {}),
+        "tags": plain_tags(api),
         "routes": sorted(routes, key=route_key),
     }
 
@@ -759,34 +752,12 @@ def converge_api_settings(client, module, api):
     return bool(operations)
 
 
-def desired_tags(module, current_tags):
-    tags = module.params["tags"]
-    if tags is None:
-        return dict(current_tags)
-    tags = {key: str(value) for key, value in tags.items()}
-    if module.params["purge_tags"]:
-        return {**{key: value for key, value in current_tags.items() if key.startswith("aws:")}, **tags}
-    return {**current_tags, **tags}
-
-
 def rest_api_arn(client, api_id):
-    return f"arn:{client.meta.partition}:apigateway:{client.meta.region_name}::/restapis/{api_id}"
+    return apigateway_arn(client, f"/restapis/{api_id}")
 
 
-def update_tags(client, module, api):
-    if module.params["tags"] is None:
-        return False
-    tags = {key: str(value) for key, value in module.params["tags"].items()}
-    to_set, to_remove = compare_aws_tags(api.get("tags") or {}, tags, module.params["purge_tags"])
-    if not (to_set or to_remove) or module.check_mode:
-        return bool(to_set or to_remove)
-    arn = rest_api_arn(client, api["id"])
-    action = f"update the tags of REST API {api['id']}"
-    if to_remove:
-        aws_call(module, action, client.untag_resource, resourceArn=arn, tagKeys=to_remove)
-    if to_set:
-        aws_call(module, action, client.tag_resource, resourceArn=arn, tags=to_set)
-    return True
+def update_api_tags(client, module, api):
+    return update_tags(client, module, rest_api_arn(client, api["id"]), api.get("tags") or {}, f"REST API {api['id']}")
 
 
 # Deployment
@@ -806,10 +777,8 @@ def created_at(deployment):
 
 def find_deployment(client, module, api_id, description):
     """The id of the newest deployment with this description, or None."""
-    try:
-        deployments = list_deployments(client, api_id)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to list the deployments of REST API {api_id}")
+    msg = f"Failed to list the deployments of REST API {api_id}"
+    deployments = call_or_fail(module, msg, list_deployments, client, api_id)
     matching = [deployment for deployment in deployments if deployment.get("description") == description]
     return max(matching, key=created_at)["id"] if matching else None
 
@@ -846,10 +815,7 @@ def route_result(route, resource_ids):
 
 def snake_result(api):
     """An API as the module returns it: snake_case keys, tags as a dict."""
-    described = {key: value for key, value in api.items() if key != "ResponseMetadata"}
-    result = camel_dict_to_snake_dict(normalize_boto3_result(described), ignore_list=["tags"])
-    result["tags"] = dict(api.get("tags") or {})
-    return result
+    return snake_dict_with_tags(api)
 
 
 def describe_result(client, module, api_id):
@@ -874,7 +840,7 @@ def converge_api(client, module, api):
         return api, True, {}, {"/": api["rootResourceId"]}, {}
     resource_ids, current = read_api_routes(client, module, api)
     changed = converge_api_settings(client, module, api)
-    changed |= update_tags(client, module, api)
+    changed |= update_api_tags(client, module, api)
     return api, changed, api_state(api, current.values()), resource_ids, current
 
 
@@ -909,13 +875,8 @@ def remove_api(client, module, api):
     """Delete the API; return False when it was already gone."""
     if module.check_mode:
         return True
-    try:
-        client.delete_rest_api(aws_retry=True, restApiId=api["id"])
-    except is_boto3_error_code("NotFoundException"):
-        return False
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg=f"Failed to delete REST API {api['id']} ({api['name']})")
-    return True
+    msg = f"Failed to delete REST API {api['id']} ({api['name']})"
+    return delete_unless_gone(module, msg, client.delete_rest_api, aws_retry=True, restApiId=api["id"])
 
 
 def ensure_absent(client, module, api):
@@ -960,10 +921,7 @@ def main():
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     routes = desired_routes(module)
 
-    client = module.client(
-        "apigateway",
-        retry_decorator=AWSRetry.jittered_backoff(retries=10, catch_extra_error_codes=RETRY_CODES),
-    )
+    client = apigateway_client(module)
 
     api = find_rest_api(client, module)
     if module.params["state"] == "present":
@@ -971,9 +929,7 @@ def main():
     else:
         changed, result, before, after = ensure_absent(client, module, api)
 
-    if module._diff:
-        result["diff"] = {"before": before, "after": after}
-    module.exit_json(changed=changed, **result)
+    exit_with_diff(module, before, after, changed=changed, **result)
 
 
 if __name__ == "__main__":

@@ -242,10 +242,20 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code, normalize_boto3_result
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+
+from ansible_collections.serverless.tasks_api.plugins.module_utils.api_gateway import (
+    apigateway_arn,
+    apigateway_client,
+    call_or_fail,
+    delete_unless_gone,
+    desired_tags,
+    exit_with_diff,
+    plain_tags,
+    snake_dict,
+    update_tags,
+)
 
 DEFAULT_ACCESS_LOG_FORMAT = (
     '{"requestId":"$context.requestId","extendedRequestId":"$context.extendedRequestId",'
@@ -303,16 +313,8 @@ def delete_stage(client, rest_api_id, name):
     client.delete_stage(aws_retry=True, restApiId=rest_api_id, stageName=name)
 
 
-def tag_stage(client, arn, tags):
-    client.tag_resource(aws_retry=True, resourceArn=arn, tags=tags)
-
-
-def untag_stage(client, arn, keys):
-    client.untag_resource(aws_retry=True, resourceArn=arn, tagKeys=keys)
-
-
 def stage_arn(client, rest_api_id, name):
-    return f"arn:{client.meta.partition}:apigateway:{client.meta.region_name}::/restapis/{rest_api_id}/stages/{name}"
+    return apigateway_arn(client, f"/restapis/{rest_api_id}/stages/{name}")
 
 
 def describe_stage_name(module):
@@ -320,10 +322,8 @@ def describe_stage_name(module):
 
 
 def find_stage(client, module):
-    try:
-        return get_stage(client, module.params["rest_api_id"], module.params["name"])
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to get {describe_stage_name(module)}")
+    msg = f"Failed to get {describe_stage_name(module)}"
+    return call_or_fail(module, msg, get_stage, client, module.params["rest_api_id"], module.params["name"])
 
 
 def patch_value(value):
@@ -360,18 +360,8 @@ def stage_state(stage):
     }
     state.update({field: settings.get(key) for field, _, key in METHOD_SETTINGS})
     state["variables"] = dict(stage.get("variables") or {})
-    state["tags"] = dict(stage.get("tags") or {})
+    state["tags"] = plain_tags(stage)
     return state
-
-
-def desired_tags(module, current_tags):
-    tags = module.params["tags"]
-    if tags is None:
-        return dict(current_tags)
-    tags = {key: str(value) for key, value in tags.items()}
-    if module.params["purge_tags"]:
-        return {**{key: value for key, value in current_tags.items() if key.startswith("aws:")}, **tags}
-    return {**current_tags, **tags}
 
 
 def desired_state(module, current):
@@ -431,16 +421,11 @@ def create_params(module, desired):
 
 
 def create_new_stage(client, module, desired):
-    try:
-        return create_stage(client, create_params(module, desired))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(
-            e,
-            msg=(
-                f"Failed to create {describe_stage_name(module)}; check that the REST API exists in this region"
-                f" and that deployment {desired['deployment_id']} belongs to it"
-            ),
-        )
+    msg = (
+        f"Failed to create {describe_stage_name(module)}; check that the REST API exists in this region"
+        f" and that deployment {desired['deployment_id']} belongs to it"
+    )
+    return call_or_fail(module, msg, create_stage, client, create_params(module, desired))
 
 
 def update_hints(module, patches):
@@ -466,55 +451,24 @@ def apply_patches(client, module, patches):
         )
 
 
-def update_tags(client, module, current_tags):
-    if module.params["tags"] is None:
-        return False
-    tags = {key: str(value) for key, value in module.params["tags"].items()}
-    to_set, to_remove = compare_aws_tags(current_tags, tags, module.params["purge_tags"])
-    if not (to_set or to_remove):
-        return False
-    if module.check_mode:
-        return True
-    arn = stage_arn(client, module.params["rest_api_id"], module.params["name"])
-    try:
-        if to_remove:
-            untag_stage(client, arn, to_remove)
-        if to_set:
-            tag_stage(client, arn, to_set)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to update the tags of {describe_stage_name(module)}")
-    return True
-
-
 def remove_stage(client, module):
     """Delete the stage; return False when it was already gone."""
     if module.check_mode:
         return True
-    try:
-        delete_stage(client, module.params["rest_api_id"], module.params["name"])
-    except is_boto3_error_code("NotFoundException"):
-        return False
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(
-            e,
-            msg=(
-                f"Failed to delete {describe_stage_name(module)}; if a usage plan still lists the stage, remove it"
-                " from the plan first (serverless.tasks_api.api_gateway_usage_plan api_stages)"
-            ),
-        )
-    return True
+    msg = (
+        f"Failed to delete {describe_stage_name(module)}; if a usage plan still lists the stage, remove it"
+        " from the plan first (serverless.tasks_api.api_gateway_usage_plan api_stages)"
+    )
+    return delete_unless_gone(module, msg, delete_stage, client, module.params["rest_api_id"], module.params["name"])
 
 
 def snake_result(stage):
     """A stage as the module returns it: snake_case keys, variables and tags with their names as given."""
-    stage = dict(stage)
-    variables = stage.pop("variables", None) or {}
-    tags = stage.pop("tags", None) or {}
-    method_settings = stage.pop("methodSettings", None) or {}
-    result = camel_dict_to_snake_dict(normalize_boto3_result(stage), ignore_list=["Tags"])
+    method_settings = stage.get("methodSettings") or {}
+    result = snake_dict(stage, leave_out=("variables", "tags", "methodSettings"))
     result["method_settings"] = {path: camel_dict_to_snake_dict(settings) for path, settings in method_settings.items()}
-    result["variables"] = dict(variables)
-    result["tags"] = dict(tags)
+    result["variables"] = dict(stage.get("variables") or {})
+    result["tags"] = plain_tags(stage)
     return result
 
 
@@ -542,7 +496,8 @@ def ensure_present(client, module, stage):
     if patches and not module.check_mode:
         apply_patches(client, module, patches)
     changed = bool(patches)
-    changed |= update_tags(client, module, before["tags"])
+    arn = stage_arn(client, module.params["rest_api_id"], module.params["name"])
+    changed |= update_tags(client, module, arn, before["tags"], describe_stage_name(module))
     if changed and not module.check_mode:
         return changed, describe_result(client, module), before, after
     return changed, snake_result(stage), before, after
@@ -580,12 +535,7 @@ def main():
         required_if=[("state", "present", ["deployment_id"])],
     )
 
-    client = module.client(
-        "apigateway",
-        retry_decorator=AWSRetry.jittered_backoff(
-            retries=10, catch_extra_error_codes=["TooManyRequestsException", "ConflictException"]
-        ),
-    )
+    client = apigateway_client(module)
 
     stage = find_stage(client, module)
     if module.params["state"] == "present":
@@ -593,10 +543,7 @@ def main():
     else:
         changed, result_stage, before, after = ensure_absent(client, module, stage)
 
-    result = {"changed": changed, "stage": result_stage}
-    if module._diff:
-        result["diff"] = {"before": before, "after": after}
-    module.exit_json(**result)
+    exit_with_diff(module, before, after, changed=changed, stage=result_stage)
 
 
 if __name__ == "__main__":

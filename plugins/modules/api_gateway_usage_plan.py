@@ -229,25 +229,23 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code, normalize_boto3_result
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
-PAGE_SIZE = 500
+from ansible_collections.serverless.tasks_api.plugins.module_utils.api_gateway import (
+    all_items,
+    apigateway_arn,
+    apigateway_client,
+    call_or_fail,
+    delete_unless_gone,
+    desired_tags,
+    exit_with_diff,
+    plain_tags,
+    snake_dict,
+    update_tags,
+)
+
 THROTTLE_PATHS = (("burst_limit", "/throttle/burstLimit"), ("rate_limit", "/throttle/rateLimit"))
 QUOTA_PATHS = (("limit", "/quota/limit"), ("period", "/quota/period"), ("offset", "/quota/offset"))
-
-
-def all_items(operation, **params):
-    """Every item of a paginated API Gateway read, following `position`."""
-    items, position = [], None
-    while True:
-        page = operation(aws_retry=True, limit=PAGE_SIZE, **params, **({"position": position} if position else {}))
-        items.extend(page.get("items", []))
-        position = page.get("position")
-        if not position:
-            return items
 
 
 def list_plans_named(client, name):
@@ -284,16 +282,15 @@ def detach_key(client, plan_id, key_id):
     client.delete_usage_plan_key(aws_retry=True, usagePlanId=plan_id, keyId=key_id)
 
 
-def tag_plan(client, arn, tags):
-    client.tag_resource(aws_retry=True, resourceArn=arn, tags=tags)
-
-
-def untag_plan(client, arn, keys):
-    client.untag_resource(aws_retry=True, resourceArn=arn, tagKeys=keys)
+def delete_with_stages(client, plan_id, stages):
+    """Remove the stages of the plan, which API Gateway requires before DeleteUsagePlan, then delete it."""
+    if stages:
+        update_plan(client, plan_id, stage_patches(stages, []))
+    delete_plan(client, plan_id)
 
 
 def plan_arn(client, plan_id):
-    return f"arn:{client.meta.partition}:apigateway:{client.meta.region_name}::/usageplans/{plan_id}"
+    return apigateway_arn(client, f"/usageplans/{plan_id}")
 
 
 def describe_plan_name(module, plan_id):
@@ -303,10 +300,7 @@ def describe_plan_name(module, plan_id):
 def find_plan(client, module):
     """The one plan with the name, or None; fail when several plans have it."""
     name = module.params["name"]
-    try:
-        plans = list_plans_named(client, name)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg="Failed to list the usage plans")
+    plans = call_or_fail(module, "Failed to list the usage plans", list_plans_named, client, name)
     if len(plans) > 1:
         ids = sorted(plan["id"] for plan in plans)
         module.fail_json(
@@ -320,10 +314,8 @@ def find_plan(client, module):
 
 
 def find_key_ids(client, module, plan_id):
-    try:
-        return list_key_ids(client, plan_id)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to list the API keys of {describe_plan_name(module, plan_id)}")
+    msg = f"Failed to list the API keys of {describe_plan_name(module, plan_id)}"
+    return call_or_fail(module, msg, list_key_ids, client, plan_id)
 
 
 def number_text(value):
@@ -360,18 +352,8 @@ def plan_state(plan, key_ids):
             else None
         ),
         "api_key_ids": sorted(key_ids),
-        "tags": dict(plan.get("tags") or {}),
+        "tags": plain_tags(plan),
     }
-
-
-def desired_tags(module, current_tags):
-    tags = module.params["tags"]
-    if tags is None:
-        return dict(current_tags)
-    tags = {key: str(value) for key, value in tags.items()}
-    if module.params["purge_tags"]:
-        return {**{key: value for key, value in current_tags.items() if key.startswith("aws:")}, **tags}
-    return {**current_tags, **tags}
 
 
 def desired_key_ids(module, current_ids):
@@ -452,16 +434,11 @@ def create_params(module, desired):
 
 
 def create_new_plan(client, module, desired):
-    try:
-        return create_plan(client, create_params(module, desired))["id"]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(
-            e,
-            msg=(
-                f"Failed to create usage plan {module.params['name']}; check that every stage of api_stages exists"
-                " (deploy the REST API first)"
-            ),
-        )
+    msg = (
+        f"Failed to create usage plan {module.params['name']}; check that every stage of api_stages exists"
+        " (deploy the REST API first)"
+    )
+    return call_or_fail(module, msg, create_plan, client, create_params(module, desired))["id"]
 
 
 def apply_patches(client, module, plan_id, patches):
@@ -486,44 +463,15 @@ def change_keys(client, module, plan_id, current_ids, desired_ids):
     if module.check_mode:
         return bool(to_attach or to_detach)
     for key_id in to_attach:
-        try:
-            attach_key(client, plan_id, key_id)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            module.fail_json_aws(
-                e,
-                msg=(
-                    f"Failed to attach API key {key_id} to {describe_plan_name(module, plan_id)}; check that the key"
-                    " exists, and that it is in no other usage plan for the same API stage"
-                ),
-            )
+        msg = (
+            f"Failed to attach API key {key_id} to {describe_plan_name(module, plan_id)}; check that the key"
+            " exists, and that it is in no other usage plan for the same API stage"
+        )
+        call_or_fail(module, msg, attach_key, client, plan_id, key_id)
     for key_id in to_detach:
-        try:
-            detach_key(client, plan_id, key_id)
-        except is_boto3_error_code("NotFoundException"):
-            continue
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
-            module.fail_json_aws(e, msg=f"Failed to detach API key {key_id} from {describe_plan_name(module, plan_id)}")
+        msg = f"Failed to detach API key {key_id} from {describe_plan_name(module, plan_id)}"
+        delete_unless_gone(module, msg, detach_key, client, plan_id, key_id)
     return bool(to_attach or to_detach)
-
-
-def update_tags(client, module, plan_id, current_tags):
-    if module.params["tags"] is None:
-        return False
-    tags = {key: str(value) for key, value in module.params["tags"].items()}
-    to_set, to_remove = compare_aws_tags(current_tags, tags, module.params["purge_tags"])
-    if not (to_set or to_remove):
-        return False
-    if module.check_mode:
-        return True
-    arn = plan_arn(client, plan_id)
-    try:
-        if to_remove:
-            untag_plan(client, arn, to_remove)
-        if to_set:
-            tag_plan(client, arn, to_set)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to update the tags of {describe_plan_name(module, plan_id)}")
-    return True
 
 
 def remove_plan(client, module, plan, stages):
@@ -531,21 +479,13 @@ def remove_plan(client, module, plan, stages):
     if module.check_mode:
         return True
     plan_id = plan["id"]
-    try:
-        if stages:
-            update_plan(client, plan_id, stage_patches(stages, []))
-        delete_plan(client, plan_id)
-    except is_boto3_error_code("NotFoundException"):
-        return False
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
-        module.fail_json_aws(e, msg=f"Failed to remove the stages of and delete {describe_plan_name(module, plan_id)}")
-    return True
+    msg = f"Failed to remove the stages of and delete {describe_plan_name(module, plan_id)}"
+    return delete_unless_gone(module, msg, delete_with_stages, client, plan_id, stages)
 
 
 def snake_result(plan, key_ids):
     """A plan as the module returns it: snake_case keys, the IDs of its keys, tags as a dict."""
-    described = {name: item for name, item in plan.items() if name not in ("tags", "apiStages", "ResponseMetadata")}
-    result = camel_dict_to_snake_dict(normalize_boto3_result(described), ignore_list=["Tags"])
+    result = snake_dict(plan, leave_out=("tags", "apiStages"))
     result["api_stages"] = [
         {
             "api_id": stage.get("apiId"),
@@ -560,15 +500,12 @@ def snake_result(plan, key_ids):
         for stage in plan.get("apiStages") or []
     ]
     result["api_key_ids"] = sorted(key_ids)
-    result["tags"] = dict(plan.get("tags") or {})
+    result["tags"] = plain_tags(plan)
     return result
 
 
 def describe_result(client, module, plan_id):
-    try:
-        plan = get_plan(client, plan_id)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to get {describe_plan_name(module, plan_id)}")
+    plan = call_or_fail(module, f"Failed to get {describe_plan_name(module, plan_id)}", get_plan, client, plan_id)
     return snake_result(plan, find_key_ids(client, module, plan_id))
 
 
@@ -586,7 +523,9 @@ def update_existing_plan(client, module, plan_id, before, after):
         apply_patches(client, module, plan_id, patches)
     changed = bool(patches)
     changed |= change_keys(client, module, plan_id, before["api_key_ids"], after["api_key_ids"])
-    changed |= update_tags(client, module, plan_id, before["tags"])
+    changed |= update_tags(
+        client, module, plan_arn(client, plan_id), before["tags"], describe_plan_name(module, plan_id)
+    )
     return changed
 
 
@@ -642,12 +581,7 @@ def main():
         required_together=[("throttle_burst_limit", "throttle_rate_limit"), ("quota_limit", "quota_period")],
     )
 
-    client = module.client(
-        "apigateway",
-        retry_decorator=AWSRetry.jittered_backoff(
-            retries=10, catch_extra_error_codes=["TooManyRequestsException", "ConflictException"]
-        ),
-    )
+    client = apigateway_client(module)
 
     plan = find_plan(client, module)
     if module.params["state"] == "present":
@@ -655,10 +589,7 @@ def main():
     else:
         changed, result_plan, before, after = ensure_absent(client, module, plan)
 
-    result = {"changed": changed, "usage_plan": result_plan}
-    if module._diff:
-        result["diff"] = {"before": before, "after": after}
-    module.exit_json(**result)
+    exit_with_diff(module, before, after, changed=changed, usage_plan=result_plan)
 
 
 if __name__ == "__main__":
