@@ -39,7 +39,7 @@ class LocalEndpoint:
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log_path.open("wb")
         self._process = subprocess.Popen(
-            [sys.executable, str(LAUNCHER), "serve", "--port", str(self.port)],
+            [sys.executable, str(LAUNCHER), "serve", "--port", str(self.port), "--state-dir", str(log_path.parent)],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
