@@ -300,6 +300,75 @@ def correct_apigateway_fractional_rate_limit() -> None:
     UsagePlan.apply_patch_operations = apply_patch_operations
 
 
+# DescribeAlarms' AlarmTypes and the list each type is answered in; without AlarmTypes AWS answers metric alarms only.
+ALARM_TYPE_LISTS = {"MetricAlarm": "MetricAlarms", "CompositeAlarm": "CompositeAlarms"}
+# PutCompositeAlarm's action suppression settings and the attributes DescribeAlarms reports them from.
+ACTIONS_SUPPRESSION = {
+    "ActionsSuppressor": "actions_suppressor",
+    "ActionsSuppressorWaitPeriod": "actions_suppressor_wait_period",
+    "ActionsSuppressorExtensionPeriod": "actions_suppressor_extension_period",
+}
+
+
+def correct_cloudwatch_composite_alarms() -> None:
+    """Answer ``PutCompositeAlarm``, and describe only the alarm types ``DescribeAlarms`` asks for.
+
+    moto 5.2.5 has no ``PutCompositeAlarm`` (in-process ``NotImplementedError``, from the server HTTP 500), though
+    its store of alarms takes an alarm with a rule as composite: ``DescribeAlarms`` reports it under
+    ``CompositeAlarms`` and its ARN can be tagged.  AWS creates or updates the composite alarm; an update replaces
+    the whole configuration (rule, description, actions, whether they are enabled, action suppression) and ignores
+    ``Tags``, which count only on creation.  Here the call stores the alarm in moto's store, so ``DescribeAlarms``,
+    ``ListTagsForResource``, ``TagResource``, ``UntagResource`` and ``DeleteAlarms`` work on it as they are; a
+    created alarm has only the tags it was created with, not those moto kept from a deleted alarm of that name.
+
+    moto's ``DescribeAlarms`` also ignores ``AlarmTypes`` and answers every alarm whatever is asked.  AWS answers the
+    types listed, and metric alarms only when ``AlarmTypes`` is omitted; the other list is empty.
+    """
+    from moto.cloudwatch.responses import CloudWatchResponse
+    from moto.core.responses import ActionResult, EmptyResult
+
+    def put_composite_alarm(self):
+        backend = self.cloudwatch_backend
+        name = self._get_param("AlarmName")
+        created = name not in backend.alarms
+        alarm = backend.put_metric_alarm(
+            name=name,
+            namespace=None,
+            metric_name=None,
+            comparison_operator=None,
+            evaluation_periods=None,
+            period=None,
+            threshold=None,
+            statistic=None,
+            description=self._get_param("AlarmDescription"),
+            dimensions=[],
+            alarm_actions=self._get_param("AlarmActions", []),
+            ok_actions=self._get_param("OKActions", []),
+            insufficient_data_actions=self._get_param("InsufficientDataActions", []),
+            actions_enabled=self._get_bool_param("ActionsEnabled"),
+            rule=self._get_param("AlarmRule"),
+        )
+        for key, attribute in ACTIONS_SUPPRESSION.items():
+            setattr(alarm, attribute, self._get_param(key))
+        if created:
+            backend.tagger.delete_all_tags_for_resource(alarm.alarm_arn)
+            backend.tagger.tag_resource(alarm.alarm_arn, self._get_param("Tags", []))
+        return EmptyResult()
+
+    original_describe = CloudWatchResponse.describe_alarms
+
+    def describe_alarms(self):
+        answer = dict(original_describe(self).result)
+        wanted = {ALARM_TYPE_LISTS.get(alarm_type) for alarm_type in self._get_param("AlarmTypes") or ["MetricAlarm"]}
+        for alarm_list in ALARM_TYPE_LISTS.values():
+            if alarm_list not in wanted:
+                answer[alarm_list] = []
+        return ActionResult(answer)
+
+    CloudWatchResponse.put_composite_alarm = put_composite_alarm
+    CloudWatchResponse.describe_alarms = describe_alarms
+
+
 CORRECTIONS: tuple[Callable[[], None], ...] = (
     correct_ec2_tag_resource_types,
     correct_s3_secure_transport_conditions,
@@ -307,6 +376,7 @@ CORRECTIONS: tuple[Callable[[], None], ...] = (
     correct_apigateway_tags,
     correct_apigateway_deleted_api_keys,
     correct_apigateway_fractional_rate_limit,
+    correct_cloudwatch_composite_alarms,
 )
 
 

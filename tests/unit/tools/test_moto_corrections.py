@@ -336,3 +336,105 @@ def test_launcher_sets_a_fractional_usage_plan_rate_limit(fresh_endpoint):
 
     assert updated["throttle"] == {"burstLimit": 7, "rateLimit": 12.5}
     assert apigateway.get_usage_plan(usagePlanId=plan)["throttle"] == {"burstLimit": 7, "rateLimit": 12.5}
+
+
+CHILD_ALARMS = ("tasks-errors", "tasks-throttles")
+COMPOSITE = "tasks-unhealthy"
+COMPOSITE_ARN = f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{COMPOSITE}"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:tasks-alarms"
+
+
+def child_alarms(cloudwatch) -> None:
+    """The metric alarms a composite rule refers to."""
+    for name in CHILD_ALARMS:
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            Namespace="AWS/Lambda",
+            MetricName="Errors",
+            Statistic="Sum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+
+
+def alarm_names(cloudwatch, **request) -> dict[str, list[str]]:
+    answer = cloudwatch.describe_alarms(**request)
+    return {key: [alarm["AlarmName"] for alarm in answer.get(key, [])] for key in ("MetricAlarms", "CompositeAlarms")}
+
+
+def composite_alarm(cloudwatch) -> dict:
+    return cloudwatch.describe_alarms(AlarmNames=[COMPOSITE], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"][0]
+
+
+def tags_of_alarm(cloudwatch) -> dict[str, str]:
+    tags = cloudwatch.list_tags_for_resource(ResourceARN=COMPOSITE_ARN)["Tags"]
+    return {tag["Key"]: tag["Value"] for tag in tags}
+
+
+@mock_aws
+def test_plain_moto_has_no_put_composite_alarm():
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    child_alarms(cloudwatch)
+    with pytest.raises(NotImplementedError):
+        cloudwatch.put_composite_alarm(AlarmName=COMPOSITE, AlarmRule=f'ALARM("{CHILD_ALARMS[0]}")')
+
+
+@mock_aws
+def test_plain_moto_describes_metric_alarms_when_only_composite_alarms_are_asked_for():
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    child_alarms(cloudwatch)
+    assert alarm_names(cloudwatch, AlarmTypes=["CompositeAlarm"])["MetricAlarms"] == list(CHILD_ALARMS)
+
+
+def test_launcher_creates_describes_updates_tags_and_deletes_a_composite_alarm(fresh_endpoint):
+    cloudwatch = fresh_endpoint.client("cloudwatch")
+    child_alarms(cloudwatch)
+    rule = f'ALARM("{CHILD_ALARMS[0]}") OR ALARM("{CHILD_ALARMS[1]}")'
+
+    cloudwatch.put_composite_alarm(
+        AlarmName=COMPOSITE,
+        AlarmRule=rule,
+        AlarmDescription="The tasks API fails",
+        AlarmActions=[TOPIC],
+        OKActions=[TOPIC],
+        Tags=[{"Key": "Env", "Value": "test"}, {"Key": "Team", "Value": "api"}],
+    )
+
+    composite_only = alarm_names(cloudwatch, AlarmTypes=["CompositeAlarm"])
+    assert composite_only == {"MetricAlarms": [], "CompositeAlarms": [COMPOSITE]}
+    assert alarm_names(cloudwatch) == {"MetricAlarms": list(CHILD_ALARMS), "CompositeAlarms": []}
+    both = alarm_names(cloudwatch, AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+    assert both == {"MetricAlarms": list(CHILD_ALARMS), "CompositeAlarms": [COMPOSITE]}
+    alarm = composite_alarm(cloudwatch)
+    assert (alarm["AlarmArn"], alarm["AlarmRule"]) == (COMPOSITE_ARN, rule)
+    assert alarm["AlarmDescription"] == "The tasks API fails"
+    assert (alarm["ActionsEnabled"], alarm["AlarmActions"], alarm["OKActions"]) == (True, [TOPIC], [TOPIC])
+    assert tags_of_alarm(cloudwatch) == {"Env": "test", "Team": "api"}
+
+    # An update replaces the whole configuration and ignores Tags.
+    narrower = f'ALARM("{CHILD_ALARMS[0]}")'
+    cloudwatch.put_composite_alarm(
+        AlarmName=COMPOSITE, AlarmRule=narrower, ActionsEnabled=False, Tags=[{"Key": "Env", "Value": "prod"}]
+    )
+
+    alarm = composite_alarm(cloudwatch)
+    assert (alarm["AlarmRule"], alarm.get("AlarmDescription"), alarm["ActionsEnabled"]) == (narrower, None, False)
+    assert (alarm["AlarmActions"], alarm["OKActions"]) == ([], [])
+    assert tags_of_alarm(cloudwatch) == {"Env": "test", "Team": "api"}
+
+    cloudwatch.untag_resource(ResourceARN=COMPOSITE_ARN, TagKeys=["Team"])
+    cloudwatch.tag_resource(ResourceARN=COMPOSITE_ARN, Tags=[{"Key": "Env", "Value": "prod"}])
+    assert tags_of_alarm(cloudwatch) == {"Env": "prod"}
+
+    cloudwatch.delete_alarms(AlarmNames=[COMPOSITE])
+
+    assert alarm_names(cloudwatch, AlarmTypes=["CompositeAlarm"]) == {"MetricAlarms": [], "CompositeAlarms": []}
+    assert alarm_names(cloudwatch)["MetricAlarms"] == list(CHILD_ALARMS)
+
+    # Created again, it has only the tags it is created with.
+    cloudwatch.put_composite_alarm(AlarmName=COMPOSITE, AlarmRule=rule)
+    assert tags_of_alarm(cloudwatch) == {}
+    cloudwatch.tag_resource(ResourceARN=COMPOSITE_ARN, Tags=[{"Key": "Env", "Value": "test"}])
+    assert tags_of_alarm(cloudwatch) == {"Env": "test"}
