@@ -19,6 +19,11 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
+from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import (  # noqa: F401 - re-exported
+    desired_tags,
+    requested_tags,
+)
+
 # Extra error codes retried with backoff: throttling only, or throttling and concurrent changes.
 THROTTLING_CODES = ["TooManyRequestsException"]
 RETRY_CODES = [*THROTTLING_CODES, "ConflictException"]
@@ -92,27 +97,6 @@ def delete_unless_gone(module, msg, function, *args, **kwargs):
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg=msg)
     return True
-
-
-def requested_tags(module):
-    """O(tags) with every value as a string, or None when omitted."""
-    tags = module.params["tags"]
-    if tags is None:
-        return None
-    return {key: str(value) for key, value in tags.items()}
-
-
-def desired_tags(module, current_tags):
-    """The tags the resource ends up with: O(tags), with O(purge_tags) deciding about the other current tags.
-
-    Tags starting with ``aws:`` are kept when purging; the current tags are kept when O(tags) is omitted.
-    """
-    tags = requested_tags(module)
-    if tags is None:
-        return dict(current_tags)
-    if module.params["purge_tags"]:
-        return {**{key: value for key, value in current_tags.items() if key.startswith("aws:")}, **tags}
-    return {**current_tags, **tags}
 
 
 def update_tags(client, module, arn, current_tags, resource):

@@ -240,6 +240,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     compare_aws_tags,
 )
 
+from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import desired_tags
+
 # Managed settings: field of the diff and option, key of PutCompositeAlarm and of DescribeAlarms.
 ACTION_LISTS = (
     ("alarm_actions", "AlarmActions"),
@@ -316,16 +318,6 @@ def alarm_state(alarm, tags):
     state.update({field: sorted(set(alarm.get(key) or [])) for field, key in ACTION_LISTS})
     state["tags"] = dict(tags)
     return state
-
-
-def desired_tags(module, current_tags):
-    tags = module.params["tags"]
-    if tags is None:
-        return dict(current_tags)
-    tags = {key: str(value) for key, value in tags.items()}
-    if module.params["purge_tags"]:
-        return {**{key: value for key, value in current_tags.items() if key.startswith("aws:")}, **tags}
-    return {**current_tags, **tags}
 
 
 def desired_state(module, current):

@@ -281,6 +281,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     compare_aws_tags,
 )
 
+from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import desired_tags
+
 MANAGED_KEY = "alias/aws/dynamodb"
 KMS_ON = ("ENABLING", "ENABLED", "UPDATING")
 PITR_ON = ("ENABLING", "ENABLED")
@@ -452,16 +454,6 @@ def desired_sse(module, current):
     if current["enabled"] and same_kms_key(current["kms_key"], requested):
         return current
     return {"enabled": True, "kms_key": requested}
-
-
-def desired_tags(module, current_tags):
-    tags = module.params["tags"]
-    if tags is None:
-        return dict(current_tags)
-    tags = {key: str(value) for key, value in tags.items()}
-    if module.params["purge_tags"]:
-        return {**{key: value for key, value in current_tags.items() if key.startswith("aws:")}, **tags}
-    return {**current_tags, **tags}
 
 
 def desired_state(module, current):

@@ -303,6 +303,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
+from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import desired_tags
+
 ROLE_NOT_ASSUMABLE = "cannot be assumed by Lambda"
 MAX_ROLE_DELAY = 10
 WAIT_DELAY = 1
@@ -434,16 +436,6 @@ def function_state(function):
         "reserved_concurrency": (function.get("Concurrency") or {}).get("ReservedConcurrentExecutions"),
         "tags": dict(function.get("Tags") or {}),
     }
-
-
-def desired_tags(module, current_tags):
-    tags = module.params["tags"]
-    if tags is None:
-        return dict(current_tags)
-    tags = {key: str(value) for key, value in tags.items()}
-    if module.params["purge_tags"]:
-        return {**{key: value for key, value in current_tags.items() if key.startswith("aws:")}, **tags}
-    return {**current_tags, **tags}
 
 
 def desired_state(module, current):

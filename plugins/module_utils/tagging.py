@@ -1,0 +1,25 @@
+# Copyright: Contributors to the serverless.tasks_api collection
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+"""The tags a module's resource ends up with, from its O(tags) and O(purge_tags) options."""
+
+
+def requested_tags(module):
+    """O(tags) with every value as a string, or None when omitted."""
+    tags = module.params["tags"]
+    if tags is None:
+        return None
+    return {key: str(value) for key, value in tags.items()}
+
+
+def desired_tags(module, current_tags):
+    """The tags the resource ends up with: O(tags), with O(purge_tags) deciding about the other current tags.
+
+    Tags starting with ``aws:`` are kept when purging; the current tags are kept when O(tags) is omitted.
+    """
+    tags = requested_tags(module)
+    if tags is None:
+        return dict(current_tags)
+    if module.params["purge_tags"]:
+        return {**{key: value for key, value in current_tags.items() if key.startswith("aws:")}, **tags}
+    return {**current_tags, **tags}
