@@ -33,9 +33,21 @@ class PlaybookRun:
     def failed(self) -> int:
         return self.stats.get("failures", 0) + self.stats.get("unreachable", 0)
 
-    def changed_tasks(self) -> list[str]:
-        """Names (without the role prefix) of the tasks that reported a change."""
-        changed = [task["task"]["name"] for task in self._tasks() if any(r.get("changed") for r in self._results(task))]
+    @property
+    def host_stats(self) -> dict[str, dict]:
+        """The stats of every host of a run over several hosts (environments), by host name."""
+        return self.output.get("stats", {})
+
+    def changed_by_host(self) -> dict[str, int]:
+        return {host: stats.get("changed", 0) for host, stats in self.host_stats.items()}
+
+    def changed_tasks(self, host: str | None = None) -> list[str]:
+        """Names (without the role prefix) of the tasks that reported a change, on ``host`` or on any host."""
+        changed = [
+            task["task"]["name"]
+            for task in self._tasks()
+            if any(r.get("changed") for name, r in task["hosts"].items() if host in (None, name))
+        ]
         return [name.split(" : ", 1)[-1] for name in changed]
 
     def failure_messages(self) -> list[str]:
@@ -54,9 +66,8 @@ class PlaybookRun:
         return sum(1 for task in self._tasks() for result in self._results(task) if not result.get("skipped"))
 
     def describe(self) -> str:
-        return (
-            f"rc={self.returncode} stats={self.stats} failures={self.failure_messages()} stderr={self.stderr[-2000:]}"
-        )
+        stats, failures = self.host_stats, self.failure_messages()
+        return f"rc={self.returncode} stats={stats} failures={failures} stderr={self.stderr[-2000:]}"
 
 
 def run_playbook(
