@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 from aws_calls import recorded_calls, writes
-from playbook_runner import run_playbook
+from playbook_runner import REPO_ROOT, run_playbook
 
 INVENTORY = "inventories/local-multi"
 ENVIRONMENTS = ("dev", "stage", "prod")
@@ -153,3 +153,50 @@ def test_a_parallel_rerun_changes_and_writes_nothing_for_every_host(deployed):
     assert {json.loads((deployed.outputs_dir / f"{e}.json").read_text())["environment"] for e in ENVIRONMENTS} == set(
         ENVIRONMENTS
     )
+
+
+def two_regions_inventory(tmp_path, **host_vars) -> str:
+    """The environment dev in two regions of one account, with the local inventory's endpoint settings."""
+    inventory = tmp_path / "inventory"
+    (inventory / "group_vars").mkdir(parents=True)
+    (inventory / "group_vars" / "all.yml").symlink_to(REPO_ROOT / "inventories" / "local" / "group_vars" / "all.yml")
+    hosts = {
+        f"dev-{region}": {"stack_environment": "dev", "stack_region": region, **host_vars.get(region, {})}
+        for region in ("us-east-1", "eu-west-1")
+    }
+    (inventory / "hosts.yml").write_text(json.dumps({"all": {"hosts": hosts}}))
+    return str(inventory)
+
+
+def test_two_hosts_deploying_one_stack_to_one_account_are_refused_in_preflight(local_endpoint, tmp_path):
+    with recorded_calls(local_endpoint.url) as calls:
+        run = run_playbook(
+            local_endpoint.url,
+            "site.yml",
+            "-f",
+            "2",
+            inventory=two_regions_inventory(tmp_path),
+            extra_vars={"stack_outputs_dir": str(tmp_path / "outputs")},
+        )
+    assert run.returncode != 0
+    (message, *_) = run.failure_messages()
+    assert "deploy the same stack tasks-api-dev to account 123456789012" in message
+    assert "write the same outputs file" in message and "Nothing was changed" in message
+    assert {"dev-us-east-1", "dev-eu-west-1"} <= set(message.split())
+    assert writes(calls) == []
+
+
+def test_one_environment_in_two_regions_with_its_own_prefixes_passes_preflight(local_endpoint, tmp_path):
+    per_region = {
+        region: {"stack_name_prefix": f"tasks-api-dev-{region}", "stack_outputs_dir": str(tmp_path / region)}
+        for region in ("us-east-1", "eu-west-1")
+    }
+    run = run_playbook(
+        local_endpoint.url,
+        "site.yml",
+        "--check",
+        "--tags",
+        "preflight-only",
+        inventory=two_regions_inventory(tmp_path, **per_region),
+    )
+    assert run.returncode == 0, run.describe()
