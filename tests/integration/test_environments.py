@@ -155,17 +155,22 @@ def test_a_parallel_rerun_changes_and_writes_nothing_for_every_host(deployed):
     )
 
 
-def two_regions_inventory(tmp_path, **host_vars) -> str:
-    """The environment dev in two regions of one account, with the local inventory's endpoint settings."""
+def write_inventory(tmp_path, hosts: dict) -> str:
+    """An inventory of ``hosts`` (name: host vars) with the local inventory's endpoint settings."""
     inventory = tmp_path / "inventory"
     (inventory / "group_vars").mkdir(parents=True)
     (inventory / "group_vars" / "all.yml").symlink_to(REPO_ROOT / "inventories" / "local" / "group_vars" / "all.yml")
+    (inventory / "hosts.yml").write_text(json.dumps({"all": {"hosts": hosts}}))
+    return str(inventory)
+
+
+def two_regions_inventory(tmp_path, **host_vars) -> str:
+    """The environment dev in two regions of one account."""
     hosts = {
         f"dev-{region}": {"stack_environment": "dev", "stack_region": region, **host_vars.get(region, {})}
         for region in ("us-east-1", "eu-west-1")
     }
-    (inventory / "hosts.yml").write_text(json.dumps({"all": {"hosts": hosts}}))
-    return str(inventory)
+    return write_inventory(tmp_path, hosts)
 
 
 def test_two_hosts_deploying_one_stack_to_one_account_are_refused_in_preflight(local_endpoint, tmp_path):
@@ -200,3 +205,52 @@ def test_one_environment_in_two_regions_with_its_own_prefixes_passes_preflight(l
         inventory=two_regions_inventory(tmp_path, **per_region),
     )
     assert run.returncode == 0, run.describe()
+
+
+def test_each_host_may_name_its_own_aws_profile(local_endpoint, tmp_path):
+    config = tmp_path / "aws-config"
+    config.write_text(
+        "[profile tasks-dev]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+        "[profile tasks-stage]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+    )
+    hosts = {
+        f"{environment}-us-east-1": {
+            "stack_environment": environment,
+            "stack_aws_profile": f"tasks-{environment}",
+            "stack_aws_access_key": "",
+            "stack_aws_secret_key": "",
+        }
+        for environment in ("dev", "stage", "prod")
+    }
+    run = run_playbook(
+        local_endpoint.url,
+        "site.yml",
+        "-f",
+        "3",
+        "--check",
+        "--tags",
+        "preflight-only",
+        inventory=write_inventory(tmp_path, hosts),
+        extra_vars={"stack_outputs_dir": str(tmp_path / "outputs")},
+        # amazon.aws reads exported keys as module options, which a profile cannot go with: none exported.
+        env_overrides={
+            "AWS_CONFIG_FILE": str(config),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+            "AWS_ACCESS_KEY_ID": "",
+            "AWS_SECRET_ACCESS_KEY": "",
+        },
+    )
+    # The profiles reach the AWS calls: the two that exist answer, the missing one stops its host in preflight.
+    assert {host: stats["failures"] for host, stats in run.host_stats.items()} == {
+        "dev-us-east-1": 0,
+        "stage-us-east-1": 0,
+        "prod-us-east-1": 1,
+    }, run.describe()
+    assert any("tasks-prod" in m and "Nothing was changed" in m for m in run.failure_messages()), run.describe()
+
+
+def test_a_profile_and_keys_together_are_refused_naming_both(local_endpoint, tmp_path):
+    hosts = {"dev-us-east-1": {"stack_environment": "dev", "stack_aws_profile": "tasks-dev"}}
+    run = run_playbook(local_endpoint.url, "site.yml", "--check", inventory=write_inventory(tmp_path, hosts))
+    assert run.returncode != 0
+    assert any("stack_aws_profile is 'tasks-dev' and stack_aws_access_key" in m for m in run.failure_messages())
