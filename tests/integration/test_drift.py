@@ -202,3 +202,14 @@ def test_after_the_repair_check_mode_is_clean_and_drift_yml_passes(repaired):
     assert after.run.returncode == 0, after.run.describe()
     assert after.run.changed == 0, after.run.changed_tasks()
     assert after.report == []
+
+
+@pytest.mark.parametrize("args", [(), ("--check",)], ids=["apply", "check without diff"])
+def test_drift_yml_refuses_to_run_outside_check_mode_with_diffs(local_endpoint, tmp_path, args):
+    run = run_playbook(
+        local_endpoint.url, "playbooks/drift.yml", *args, extra_vars={"stack_outputs_dir": str(tmp_path)}
+    )
+    assert run.returncode != 0
+    (message,) = run.failure_messages()
+    assert "only reports drift" in message and "--check --diff" in message
+    assert run.task_count == 1 and not (tmp_path / "local-drift.json").exists()
