@@ -14,6 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_DOC = Path(sys.executable).parent / "ansible-doc"
 FILTERS = sorted(p.stem for p in (REPO_ROOT / "plugins" / "filter").glob("*.yml"))
 MODULES = sorted(p.stem for p in (REPO_ROOT / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
+CALLBACKS = sorted(p.stem for p in (REPO_ROOT / "plugins" / "callback").glob("*.py") if p.stem != "__init__")
 ROLES = sorted(p.parent.parent.name for p in (REPO_ROOT / "roles").glob("*/meta/argument_specs.yml"))
 
 
@@ -29,7 +30,10 @@ def ansible_doc(plugin_type: str, name: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize(("plugin_type", "name"), [("filter", f) for f in FILTERS] + [("module", m) for m in MODULES])
+@pytest.mark.parametrize(
+    ("plugin_type", "name"),
+    [("filter", f) for f in FILTERS] + [("module", m) for m in MODULES] + [("callback", c) for c in CALLBACKS],
+)
 def test_ansible_doc_renders(plugin_type, name):
     result = ansible_doc(plugin_type, name)
     assert result.returncode == 0, result.stderr
