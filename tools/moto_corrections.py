@@ -369,26 +369,25 @@ def correct_cloudwatch_composite_alarms() -> None:
     CloudWatchResponse.describe_alarms = describe_alarms
 
 
-def correct_kms_key_deletion_by_arn() -> None:
-    """Accept a key ARN in ``ScheduleKeyDeletion`` and ``CancelKeyDeletion``.
+def correct_kms_key_state_calls_by_arn() -> None:
+    """Accept a key ARN in ``ScheduleKeyDeletion``, ``CancelKeyDeletion``, ``EnableKey`` and ``DisableKey``.
 
-    AWS takes the key ID or the key ARN as ``KeyId`` of both calls.  moto 5.2.5 looks the ``KeyId`` up as given
+    AWS takes the key ID or the key ARN as ``KeyId`` of these calls.  moto 5.2.5 looks the ``KeyId`` up as given
     among its key IDs: a key ARN raises ``KeyError`` and the server answers HTTP 500.  amazon.aws ``kms_key``
-    addresses the key by its ARN, so a ``state: absent`` (teardown) or the re-enabling of a key pending deletion
-    always fails locally.  Here the ARN is reduced to the key ID first, as moto already does for ``DescribeKey``.
+    addresses the key by its ARN, so a ``state: absent`` (teardown) fails, and so does a converge that brings
+    back a key pending deletion (cancel, then enable).  Here the ARN is reduced to the key ID first, as moto
+    already does for ``DescribeKey``.
     """
     from moto.kms.models import KmsBackend
 
-    original_schedule, original_cancel = KmsBackend.schedule_key_deletion, KmsBackend.cancel_key_deletion
+    def by_key_id(original):
+        def call(self, key_id, *args):
+            return original(self, self.get_key_id(key_id), *args)
 
-    def schedule_key_deletion(self, key_id, pending_window_in_days):
-        return original_schedule(self, self.get_key_id(key_id), pending_window_in_days)
+        return call
 
-    def cancel_key_deletion(self, key_id):
-        return original_cancel(self, self.get_key_id(key_id))
-
-    KmsBackend.schedule_key_deletion = schedule_key_deletion
-    KmsBackend.cancel_key_deletion = cancel_key_deletion
+    for name in ("schedule_key_deletion", "cancel_key_deletion", "enable_key", "disable_key"):
+        setattr(KmsBackend, name, by_key_id(getattr(KmsBackend, name)))
 
 
 CORRECTIONS: tuple[Callable[[], None], ...] = (
@@ -399,7 +398,7 @@ CORRECTIONS: tuple[Callable[[], None], ...] = (
     correct_apigateway_deleted_api_keys,
     correct_apigateway_fractional_rate_limit,
     correct_cloudwatch_composite_alarms,
-    correct_kms_key_deletion_by_arn,
+    correct_kms_key_state_calls_by_arn,
 )
 
 
