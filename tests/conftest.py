@@ -106,3 +106,7 @@ def _no_real_aws(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+# The fault-injecting proxy's fixture (tests/fault_proxy.py), for every test.
+from fault_proxy import fault_proxy  # noqa: E402, F401

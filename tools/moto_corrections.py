@@ -369,6 +369,27 @@ def correct_cloudwatch_composite_alarms() -> None:
     CloudWatchResponse.describe_alarms = describe_alarms
 
 
+def correct_kms_key_state_calls_by_arn() -> None:
+    """Accept a key ARN in ``ScheduleKeyDeletion``, ``CancelKeyDeletion``, ``EnableKey`` and ``DisableKey``.
+
+    AWS takes the key ID or the key ARN as ``KeyId`` of these calls.  moto 5.2.5 looks the ``KeyId`` up as given
+    among its key IDs: a key ARN raises ``KeyError`` and the server answers HTTP 500.  amazon.aws ``kms_key``
+    addresses the key by its ARN, so a ``state: absent`` (teardown) fails, and so does a converge that brings
+    back a key pending deletion (cancel, then enable).  Here the ARN is reduced to the key ID first, as moto
+    already does for ``DescribeKey``.
+    """
+    from moto.kms.models import KmsBackend
+
+    def by_key_id(original):
+        def call(self, key_id, *args):
+            return original(self, self.get_key_id(key_id), *args)
+
+        return call
+
+    for name in ("schedule_key_deletion", "cancel_key_deletion", "enable_key", "disable_key"):
+        setattr(KmsBackend, name, by_key_id(getattr(KmsBackend, name)))
+
+
 CORRECTIONS: tuple[Callable[[], None], ...] = (
     correct_ec2_tag_resource_types,
     correct_s3_secure_transport_conditions,
@@ -377,6 +398,7 @@ CORRECTIONS: tuple[Callable[[], None], ...] = (
     correct_apigateway_deleted_api_keys,
     correct_apigateway_fractional_rate_limit,
     correct_cloudwatch_composite_alarms,
+    correct_kms_key_state_calls_by_arn,
 )
 
 

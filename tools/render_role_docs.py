@@ -46,7 +46,8 @@ def render_option(name: str, spec: dict) -> str:
 
 
 def render_role(role_dir: Path) -> str:
-    spec = yaml.safe_load((role_dir / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]
+    specs = yaml.safe_load((role_dir / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    spec = specs["main"]
     lines = [
         f"# Role `serverless.tasks_api.{role_dir.name}`",
         "",
@@ -60,7 +61,29 @@ def render_role(role_dir: Path) -> str:
         *[render_option(name, option) for name, option in spec["options"].items()],
         "",
     ]
+    for entry_point, entry in specs.items():
+        if entry_point != "main":
+            lines += render_entry_point(entry_point, entry)
     return "\n".join(lines)
+
+
+def render_entry_point(name: str, spec: dict) -> list[str]:
+    """Another entry point (``tasks_from: <name>``): its description, and its variables if it has any."""
+    lines = [
+        f"## Entry point `{name}` (`tasks_from: {name}`)",
+        "",
+        f"{plain(spec['short_description'])}.",
+        "",
+        *[line for part in paragraphs(spec.get("description", [])) for line in (part, "")],
+    ]
+    if spec.get("options"):
+        lines += [
+            "| variable | type | default | description |",
+            "| --- | --- | --- | --- |",
+            *[render_option(option_name, option) for option_name, option in spec["options"].items()],
+            "",
+        ]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

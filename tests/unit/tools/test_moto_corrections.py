@@ -438,3 +438,36 @@ def test_launcher_creates_describes_updates_tags_and_deletes_a_composite_alarm(f
     assert tags_of_alarm(cloudwatch) == {}
     cloudwatch.tag_resource(ResourceARN=COMPOSITE_ARN, Tags=[{"Key": "Env", "Value": "test"}])
     assert tags_of_alarm(cloudwatch) == {"Env": "test"}
+
+
+@mock_aws
+def test_plain_moto_cannot_schedule_the_deletion_of_a_key_named_by_its_arn():
+    kms = boto3.client("kms", region_name="us-east-1")
+    arn = kms.create_key()["KeyMetadata"]["Arn"]
+    with pytest.raises(KeyError):
+        kms.schedule_key_deletion(KeyId=arn, PendingWindowInDays=7)
+
+
+@mock_aws
+def test_plain_moto_cannot_enable_a_key_named_by_its_arn():
+    kms = boto3.client("kms", region_name="us-east-1")
+    arn = kms.create_key()["KeyMetadata"]["Arn"]
+    with pytest.raises(KeyError):
+        kms.enable_key(KeyId=arn)
+
+
+def test_launcher_schedules_cancels_enables_and_disables_a_key_named_by_its_arn(fresh_endpoint):
+    kms = fresh_endpoint.client("kms")
+    arn = kms.create_key()["KeyMetadata"]["Arn"]
+
+    kms.schedule_key_deletion(KeyId=arn, PendingWindowInDays=7)
+    assert kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+
+    kms.cancel_key_deletion(KeyId=arn)
+    assert kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "Disabled"
+
+    kms.enable_key(KeyId=arn)
+    assert kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "Enabled"
+
+    kms.disable_key(KeyId=arn)
+    assert kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "Disabled"
