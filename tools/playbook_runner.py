@@ -110,3 +110,8 @@ def converge_site(endpoint_url: str, outputs_dir, tags: str, *args: str, **extra
         *args,
         extra_vars={"stack_outputs_dir": str(outputs_dir), **extra_vars},
     )
+
+
+def read_outputs(outputs_dir, environment: str = "local") -> dict:
+    """The outputs file (outputs/<environment>.json) that the site playbook wrote into outputs_dir."""
+    return json.loads((Path(outputs_dir) / f"{environment}.json").read_text())

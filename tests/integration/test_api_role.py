@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 from aws_calls import recorded_calls, writes
-from playbook_runner import REPO_ROOT, converge_site
+from playbook_runner import REPO_ROOT, converge_site, read_outputs
 
 PREFIX = "tasks-api-local"
 ROUTES = {
@@ -18,10 +18,6 @@ ROUTES = {
     ("/tasks/{id}", "PUT"): "update",
     ("/tasks/{id}", "DELETE"): "delete",
 }
-
-
-def read_outputs(outputs_dir) -> dict:
-    return json.loads((outputs_dir / "local.json").read_text())
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 from aws_calls import recorded_calls, writes
-from playbook_runner import REPO_ROOT, run_playbook
+from playbook_runner import REPO_ROOT, read_outputs, run_playbook
 
 INVENTORY = "inventories/local-multi"
 ENVIRONMENTS = ("dev", "stage", "prod")
@@ -56,7 +56,7 @@ def deployed(local_endpoint, tmp_path_factory):
     outputs = tmp_path_factory.mktemp("outputs")
     first = converge(local_endpoint, outputs)
     assert first.returncode == 0, first.describe()
-    files = {environment: json.loads((outputs / f"{environment}.json").read_text()) for environment in ENVIRONMENTS}
+    files = {environment: read_outputs(outputs, environment) for environment in ENVIRONMENTS}
     return SimpleNamespace(endpoint=local_endpoint, outputs_dir=outputs, first=first, outputs=files)
 
 
@@ -150,9 +150,7 @@ def test_a_parallel_rerun_changes_and_writes_nothing_for_every_host(deployed):
     assert again.changed_by_host() == dict.fromkeys(HOSTS, 0), again.changed_tasks()
     assert writes(calls) == []
     assert KEPT_WARNING not in again.stderr
-    assert {json.loads((deployed.outputs_dir / f"{e}.json").read_text())["environment"] for e in ENVIRONMENTS} == set(
-        ENVIRONMENTS
-    )
+    assert {read_outputs(deployed.outputs_dir, e)["environment"] for e in ENVIRONMENTS} == set(ENVIRONMENTS)
 
 
 def write_inventory(tmp_path, hosts: dict) -> str:

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 from api_events import load_event, with_body, with_headers, with_id, with_query
 from aws_calls import recorded_calls, writes
-from playbook_runner import REPO_ROOT, converge_site
+from playbook_runner import REPO_ROOT, converge_site, read_outputs
 
 PREFIX = "tasks-api-local"
 BUCKET = f"{PREFIX}-123456789012-us-east-1"
@@ -37,10 +37,6 @@ LIST_ENTRY = {
     "dynamodb_actions": ["dynamodb:Scan"],
 }
 HANDLER_RUNNER = REPO_ROOT / "tools" / "handler_runner.py"
-
-
-def read_outputs(outputs_dir) -> dict:
-    return json.loads((outputs_dir / "local.json").read_text())
 
 
 @pytest.fixture(scope="module")

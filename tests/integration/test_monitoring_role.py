@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from aws_calls import recorded_calls, writes
-from playbook_runner import converge_site
+from playbook_runner import converge_site, read_outputs
 
 PREFIX = "tasks-api-local"
 ACCOUNT = "123456789012"
@@ -25,10 +25,6 @@ TABLE_ALARMS = [f"{PREFIX}-table-read-throttles", f"{PREFIX}-table-write-throttl
     for kebab in ("delete-item", "get-item", "put-item", "scan", "transact-write-items", "update-item")
 ]
 ALARMS = FUNCTION_ALARMS + API_ALARMS + TABLE_ALARMS
-
-
-def read_outputs(outputs_dir) -> dict:
-    return json.loads((outputs_dir / "local.json").read_text())
 
 
 @pytest.fixture(scope="module")

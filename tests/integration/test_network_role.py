@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from playbook_runner import converge_site, run_playbook
+from playbook_runner import converge_site, read_outputs, run_playbook
 
 PREFIX = "tasks-api-local"
 
@@ -32,7 +32,7 @@ def test_check_apply_check_apply(fresh_endpoint, tmp_path):
     first = converge(fresh_endpoint, tmp_path)
     assert first.returncode == 0, first.describe()
     assert first.changed > 0
-    outputs_after_first = json.loads((tmp_path / "local.json").read_text())
+    outputs_after_first = read_outputs(tmp_path)
 
     check_converged = converge(fresh_endpoint, tmp_path, "--check", "--diff")
     assert check_converged.returncode == 0, check_converged.describe()
@@ -41,7 +41,7 @@ def test_check_apply_check_apply(fresh_endpoint, tmp_path):
     second = converge(fresh_endpoint, tmp_path)
     assert second.returncode == 0, second.describe()
     assert second.changed == 0, second.changed_tasks()
-    assert json.loads((tmp_path / "local.json").read_text()) == outputs_after_first
+    assert read_outputs(tmp_path) == outputs_after_first
 
     assert_network(ec2, PREFIX, outputs_after_first["network"], nat_count=1)
 
@@ -64,7 +64,7 @@ def test_one_nat_gateway_per_az(fresh_endpoint, tmp_path):
     assert first.returncode == 0, first.describe()
     again = converge(fresh_endpoint, tmp_path, stack_environment="ha", network_nat_per_az=True)
     assert again.changed == 0, again.changed_tasks()
-    outputs = json.loads((tmp_path / "ha.json").read_text())
+    outputs = read_outputs(tmp_path, "ha")
     assert_network(ec2, "tasks-api-ha", outputs["network"], nat_count=2)
 
 
