@@ -7,7 +7,8 @@ Runs, in order, on an endpoint of its own (started on a free port, stopped by it
 check mode on an empty account, a fresh converge, a no-op re-run, check mode on the
 converged stack; then a change to one handler file deployed by a full converge, and
 another deployed by the developers' fast path (`--tags functions`), and that fast path
-again with nothing to do. Prints wall time, tasks run, tasks changed and AWS write calls
+again with nothing to do; last the teardown: in check mode, with the data kept, again on
+the torn-down stack, and with purge. Prints wall time, tasks run, tasks changed and AWS write calls
 (from the endpoint's request recorder) for each, and writes the same as JSON (default:
 outputs/benchmarks/converge_times.json).
 """
@@ -31,15 +32,21 @@ from aws_calls import recorded_calls, writes  # noqa: E402
 from free_port import free_port  # noqa: E402
 from playbook_runner import REPO_ROOT, run_playbook  # noqa: E402
 
-# (label, ansible-playbook arguments, edition of the handler code: 0 is lambda_src/ as committed)
+# (label, playbook, ansible-playbook arguments, edition of the handler code: 0 is lambda_src/ as committed,
+#  extra vars)
+TEARDOWN = {"teardown_confirm": "local"}
 STEPS = [
-    ("check mode, empty account", ["--check", "--diff"], 0),
-    ("fresh converge", [], 0),
-    ("no-op re-run", [], 0),
-    ("check mode, converged stack", ["--check", "--diff"], 0),
-    ("full converge, one handler changed", [], 1),
-    ("--tags functions, one handler changed", ["--tags", "functions"], 2),
-    ("--tags functions, no change", ["--tags", "functions"], 2),
+    ("check mode, empty account", "site.yml", ["--check", "--diff"], 0, {}),
+    ("fresh converge", "site.yml", [], 0, {}),
+    ("no-op re-run", "site.yml", [], 0, {}),
+    ("check mode, converged stack", "site.yml", ["--check", "--diff"], 0, {}),
+    ("full converge, one handler changed", "site.yml", [], 1, {}),
+    ("--tags functions, one handler changed", "site.yml", ["--tags", "functions"], 2, {}),
+    ("--tags functions, no change", "site.yml", ["--tags", "functions"], 2, {}),
+    ("teardown, check mode", "teardown.yml", ["--check"], 2, TEARDOWN),
+    ("teardown, data kept", "teardown.yml", [], 2, TEARDOWN),
+    ("teardown re-run, nothing left", "teardown.yml", [], 2, TEARDOWN),
+    ("teardown of the data (purge)", "teardown.yml", [], 2, {**TEARDOWN, "teardown_purge_data": True}),
 ]
 
 
@@ -57,11 +64,11 @@ def source_edition(workdir: Path, edition: int) -> dict:
 
 def measure(endpoint_url: str, workdir: Path) -> list[dict]:
     figures = []
-    for label, args, edition in STEPS:
-        extra_vars = {"stack_outputs_dir": str(workdir), **source_edition(workdir, edition)}
+    for label, playbook, args, edition, step_vars in STEPS:
+        extra_vars = {"stack_outputs_dir": str(workdir), **source_edition(workdir, edition), **step_vars}
         started = time.monotonic()
         with recorded_calls(endpoint_url) as calls:
-            run = run_playbook(endpoint_url, "site.yml", *args, extra_vars=extra_vars)
+            run = run_playbook(endpoint_url, playbook, *args, extra_vars=extra_vars)
         seconds = time.monotonic() - started
         if run.returncode != 0:
             raise SystemExit(f"{label}: {run.describe()}")
@@ -95,7 +102,7 @@ def main() -> int:
             figures = measure(local_endpoint.endpoint_url(port), Path(state_dir))
         finally:
             local_endpoint.down(port, Path(state_dir))
-    print(f"\nsite.yml on the local endpoint (commit {commit()})")
+    print(f"\nsite.yml and teardown.yml on the local endpoint (commit {commit()})")
     print(f"{'step':<40} {'seconds':>8} {'tasks':>6} {'changed':>8} {'calls':>6} {'writes':>7}")
     for row in figures:
         print(
