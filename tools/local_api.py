@@ -31,9 +31,10 @@ Lambda itself, in the spirit of ``sam local start-api`` without Docker:
 * API Gateway's own answers: no stage, route or method: 403 ``Missing Authentication Token``; a
   missing or unknown key on a key-required method: 403 ``Forbidden``; the function's timeout (at most
   API Gateway's 29 s) passed: 504 ``Endpoint request timed out`` and that worker is killed; an
-  unhandled error, a crashed worker or a malformed proxy response: 502 ``Internal server error``.
-  Every answer carries ``x-amzn-RequestId``; one line per request goes to standard error, with the
-  handlers' own logs.
+  unhandled error, a crashed worker or a malformed proxy response: 502 ``Internal server error``; a
+  body over 10 MB: 413 ``Request Too Long``; a Content-Length or chunk size that is not a number: 400
+  ``Bad Request`` (the body cannot be found; the connection is closed).  Every answer carries
+  ``x-amzn-RequestId``; one line per request goes to standard error, with the handlers' own logs.
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ STOP_TIMEOUT_SECONDS = 15
 API_GATEWAY_TIMEOUT_SECONDS = 29
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 LAMBDA_URI = re.compile(r"^arn:[^:]+:apigateway:[^:]+:lambda:path/2015-03-31/functions/(?P<arn>arn:[^/]+)/invocations$")
+HEX_DIGITS = re.compile(rb"[0-9A-Fa-f]{1,16}")
+DECIMAL_DIGITS = re.compile(r"[0-9]{1,20}")
 PROXY_RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 FRAMING_HEADERS = {"content-length", "transfer-encoding", "connection"}  # the front frames its own responses
 IDENTITY_FIELDS = (
@@ -741,10 +744,31 @@ def load_local_api(args: argparse.Namespace, code: CodeCache) -> LocalApi:
     return LocalApi(api, pools)
 
 
+class BadFraming(Exception):
+    """A Content-Length or chunk size that is not a number: the body cannot be found (400, like API Gateway)."""
+
+
+def chunk_size(line: bytes) -> int:
+    """The size on a chunk's line, hexadecimal digits only (``int(x, 16)`` would take "-1", "0x5", " 5")."""
+    size = line.split(b";")[0].strip()
+    if not HEX_DIGITS.fullmatch(size):
+        raise BadFraming(f"chunk size {line[:40]!r}")
+    return int(size, 16)
+
+
+def content_length(value: str | None) -> int:
+    """The Content-Length header's value, decimal digits only; 0 when absent."""
+    if value is None:
+        return 0
+    if not DECIMAL_DIGITS.fullmatch(value.strip()):
+        raise BadFraming(f"Content-Length {value[:40]!r}")
+    return int(value)
+
+
 def read_chunked(stream) -> bytes:
     """A body sent with ``Transfer-Encoding: chunked``."""
     body = bytearray()
-    while size := int(stream.readline().split(b";")[0].strip() or b"0", 16):
+    while size := chunk_size(stream.readline()):
         body += stream.read(size)
         stream.readline()
         if len(body) > MAX_REQUEST_BYTES:
@@ -766,7 +790,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         except Exception as error:  # the front's own fault: answered like API Gateway's internal error
             self.log_message("front error: %s: %s", type(error).__name__, error)
             answer = gateway_error(500, "Internal server error")
-        if header_value(answer.headers, "x-amzn-RequestId") is None:  # answered before any routing (413, 500)
+        if header_value(answer.headers, "x-amzn-RequestId") is None:  # answered before any routing (400, 413, 500)
             answer.headers.append(("x-amzn-RequestId", str(uuid.uuid4())))
         elapsed_ms = (time.perf_counter() - started) * 1000
         print(f"{self.command} {self.path} {answer.status} {elapsed_ms:.1f} ms", file=sys.stderr, flush=True)
@@ -780,6 +804,10 @@ class RequestHandler(BaseHTTPRequestHandler):
         except OverflowError:
             self.close_connection = True
             return gateway_error(413, "Request Too Long")
+        except BadFraming as error:
+            self.log_message("bad request framing: %s", error)
+            self.close_connection = True
+            return gateway_error(400, "Bad Request")
         url = urlsplit(self.path)
         request = IncomingRequest(
             method=self.command,
@@ -796,7 +824,7 @@ class RequestHandler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes:
         if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
             return read_chunked(self.rfile)
-        length = int(self.headers.get("Content-Length") or 0)
+        length = content_length(self.headers.get("Content-Length"))
         if length > MAX_REQUEST_BYTES:
             raise OverflowError
         return self.rfile.read(length) if length > 0 else b""

@@ -19,6 +19,7 @@ class PlaybookRun:
     returncode: int
     output: dict
     stderr: str
+    stdout: str = ""  # as printed, whatever the callback (the JSON callback's is also parsed into ``output``)
 
     @property
     def stats(self) -> dict:
@@ -49,6 +50,11 @@ class PlaybookRun:
             if any(r.get("changed") for name, r in task["hosts"].items() if host in (None, name))
         ]
         return [name.split(" : ", 1)[-1] for name in changed]
+
+    def failed_tasks(self) -> list[str]:
+        """Names (without the role prefix) of the tasks that failed on any host."""
+        failed = [task["task"]["name"] for task in self._tasks() if any(r.get("failed") for r in self._results(task))]
+        return [name.split(" : ", 1)[-1] for name in failed]
 
     def failure_messages(self) -> list[str]:
         return [str(r.get("msg")) for task in self._tasks() for r in self._results(task) if r.get("failed")]
@@ -97,7 +103,7 @@ def run_playbook(
         output = json.loads(completed.stdout)
     except json.JSONDecodeError:
         output = {"unparsed": completed.stdout[-4000:]}
-    return PlaybookRun(completed.returncode, output, completed.stderr)
+    return PlaybookRun(completed.returncode, output, completed.stderr, completed.stdout)
 
 
 def converge_site(endpoint_url: str, outputs_dir, tags: str, *args: str, **extra_vars) -> PlaybookRun:

@@ -7,12 +7,14 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 
 from . import config
 from .errors import bad_request
 
 _TOKEN_MAX = 1024
 _SIGNATURE_BYTES = 16
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")  # base64url, unpadded: nothing b64decode would skip
 _KEY = hashlib.sha256(b"tasks-api/next-token/" + config.TABLE_NAME.encode("utf-8")).digest()
 
 
@@ -36,7 +38,7 @@ def encode(task_id: str) -> str:
 def decode(token: str) -> str:
     """The task id a token resumes after; 400 for anything this table did not issue."""
     invalid = bad_request("query parameter 'next_token' is invalid")
-    if not token or len(token) > _TOKEN_MAX or token.count(".") != 1 or not token.isascii():
+    if not token or len(token) > _TOKEN_MAX or not _TOKEN.fullmatch(token):
         raise invalid
     payload_text, signature_text = token.split(".")
     try:
@@ -52,4 +54,8 @@ def decode(token: str) -> str:
         raise invalid from None
     if not isinstance(position, dict) or not isinstance(position.get("id"), str) or not position["id"]:
         raise invalid
+    try:
+        position["id"].encode("utf-8")  # a lone surrogate cannot be a DynamoDB key
+    except UnicodeEncodeError:
+        raise invalid from None
     return position["id"]

@@ -271,6 +271,24 @@ def test_tampered_and_foreign_next_tokens_are_400(api, table, monkeypatch):
     assert_error(response, 400, "bad_request")
 
 
+def test_a_token_with_characters_base64_would_skip_is_not_the_token(api, table):
+    for n in range(3):
+        create(api, {"title": f"t{n}"})
+    token = list_page(api, limit="1").json["next_token"]
+    payload, signature = token.split(".")
+    for bad in ["\x00" + token, token + " ", token + "=", payload + "==." + signature, f"{payload}.!{signature}"]:
+        assert_error(list_page(api, limit="1", next_token=bad), 400, "bad_request")
+
+
+@pytest.mark.parametrize("position", [{"id": "\ud800"}, {"id": "a\udc00b"}])
+def test_a_signed_token_whose_id_is_no_dynamodb_key_is_400(api, table, position):
+    import tasks_core.pagination as pagination
+
+    payload = json.dumps(position).encode()  # the surrogate escaped, as JSON allows
+    signed = f"{pagination._b64encode(payload)}.{pagination._b64encode(pagination._signature(payload))}"
+    assert_error(list_page(api, limit="1", next_token=signed), 400, "bad_request")
+
+
 # --- get --------------------------------------------------------------------------------------------------
 
 

@@ -635,3 +635,42 @@ def test_down_never_kills_a_process_it_did_not_start(tmp_path):
     finally:
         stranger.kill()
         stranger.wait()
+
+
+@pytest.mark.parametrize("value", ["abc", "1e3", "0x10", "5, 5", "", "-5", "+5", "1.5", "\u0663", "9" * 21])
+def test_a_content_length_that_is_not_decimal_digits_is_bad_framing(value):
+    with pytest.raises(local_api.BadFraming):
+        local_api.content_length(value)
+
+
+@pytest.mark.parametrize("line", [b"zz\r\n", b"-1\r\n", b"0x5\r\n", b" \r\n", b"\r\n", b"+5\r\n", b"1_0\r\n"])
+def test_a_chunk_size_that_is_not_hexadecimal_digits_is_bad_framing(line):
+    with pytest.raises(local_api.BadFraming):
+        local_api.chunk_size(line)
+
+
+def test_good_lengths_and_chunk_sizes_still_read():
+    assert (local_api.content_length(None), local_api.content_length("0"), local_api.content_length("42")) == (0, 0, 42)
+    assert (local_api.chunk_size(b"1A;ext=1\r\n"), local_api.chunk_size(b"0\r\n")) == (26, 0)
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({"Content-Length": "abc"}, b""),  # was a 500 from the front (int("abc"))
+        ({"Content-Length": "-5"}, b""),
+        ({"Transfer-Encoding": "chunked"}, b"zz\r\nabc\r\n0\r\n\r\n"),  # was a 500
+        ({"Transfer-Encoding": "chunked"}, b"-1\r\n\r\n"),  # was read to the end of the stream: a hang
+    ],
+)
+def test_a_body_that_cannot_be_framed_is_400_bad_request(front, headers, body):
+    connection = http.client.HTTPConnection("127.0.0.1", front.port, timeout=10)
+    connection.putrequest("POST", f"/{STAGE}/tasks")
+    for name, value in {**headers, "x-api-key": API_KEY}.items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    connection.send(body)
+    response = connection.getresponse()
+    assert (response.status, json.loads(response.read())) == (400, {"message": "Bad Request"})
+    assert response.getheader("x-amzn-RequestId")
+    connection.close()
