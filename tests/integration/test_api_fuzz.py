@@ -20,23 +20,18 @@ import json
 import os
 import random
 import re
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import parse_qsl, quote, unquote
 
-import local_api
 import pytest
-from free_port import free_port
-from playbook_runner import REPO_ROOT, converge_site, read_outputs
+from local_front import Front
+from playbook_runner import converge_site, read_outputs
 
 SEED = int(os.environ.get("FUZZ_SEED", "20260909"))
 LAYERS = "network,iam,storage,functions,api"  # the request path; monitoring is not on it
-FRONT = REPO_ROOT / "tools" / "local_api.py"
 BODY_LIMIT = 64 * 1024  # lambda_src/tasks_core/config.py MAX_BODY_BYTES
 ANSWER_TIMEOUT = 35  # seconds: more than API Gateway's 29 s, so a hang is told from a slow answer
 GATEWAY_LIMIT = 10 * 1024 * 1024  # API Gateway's payload limit, tools/local_api.py MAX_REQUEST_BYTES
@@ -681,26 +676,6 @@ PLAN = {  # category -> requests
 # The stack and the front ---------------------------------------------------------------------------------------
 
 
-class Front:
-    """``local_api.py serve --api-id`` in a subprocess on a free port, stopped by its own pid."""
-
-    def __init__(self, endpoint_url: str, api_id: str, log_path: Path):
-        self.port = free_port()
-        self.log_path = log_path
-        self._log = log_path.open("wb")
-        command = [sys.executable, str(FRONT), "serve", "--port", str(self.port), "--endpoint-url", endpoint_url]
-        self.process = subprocess.Popen([*command, "--api-id", api_id], stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while not local_api.answers(self.port):
-            assert self.process.poll() is None and time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=15)
-        self._log.close()
-
-
 @pytest.fixture(scope="module")
 def stack(local_endpoint, tmp_path_factory):
     local_endpoint.reset()
@@ -710,7 +685,7 @@ def stack(local_endpoint, tmp_path_factory):
     outputs = read_outputs(outputs_dir)
     parameter = outputs["api"]["api_key_parameter_name"]
     key = local_endpoint.client("ssm").get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"]
-    front = Front(local_endpoint.url, outputs["api"]["id"], tmp_path_factory.mktemp("front") / "front.log")
+    front = Front(local_endpoint.url, tmp_path_factory.mktemp("front") / "front.log", "--api-id", outputs["api"]["id"])
     yield SimpleNamespace(
         endpoint=local_endpoint,
         front=front,

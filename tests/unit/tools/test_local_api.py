@@ -24,11 +24,11 @@ import pytest
 from api_events import load_event
 from free_port import free_port
 from local_api import Api, IncomingRequest, Route, Stage, Target
+from local_front import FRONT, Front
 
 from ansible_collections.serverless.tasks_api.plugins.plugin_utils.package import lambda_package
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-FRONT = REPO_ROOT / "tools" / "local_api.py"
 API_NAME = "tasks-api-front-test"
 STAGE = "local"
 API_KEY = "LocalApiTestKey-0123456789abcdefghijklmn"
@@ -349,37 +349,11 @@ def deploy_api(endpoint, routes: dict) -> str:
     return api_id
 
 
-class Front:
-    """``local_api.py serve`` in a subprocess on a free port, stopped by its own pid."""
-
-    def __init__(self, endpoint_url: str, log_path: Path, *extra: str):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = log_path
-        self._log = log_path.open("wb")
-        command = [sys.executable, str(FRONT), "serve", "--port", str(self.port), "--endpoint-url", endpoint_url]
-        self.process = subprocess.Popen(
-            [*command, "--api-name", API_NAME, *extra], stdout=self._log, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 60
-        while not local_api.answers(self.port):
-            assert self.process.poll() is None and time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=15)
-        self._log.close()
-
-    def log(self) -> str:
-        return self.log_path.read_text()
-
-
 @pytest.fixture(scope="module")
 def front(local_endpoint, tmp_path_factory):
     local_endpoint.reset()
     api_id = deploy_api(local_endpoint, deploy_functions(local_endpoint))
-    front = Front(local_endpoint.url, tmp_path_factory.mktemp("front") / "front.log")
+    front = Front(local_endpoint.url, tmp_path_factory.mktemp("front") / "front.log", "--api-name", API_NAME)
     front.endpoint, front.api_id = local_endpoint, api_id
     yield front
     front.stop()
