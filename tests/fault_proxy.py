@@ -22,6 +22,7 @@ import http.client
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
@@ -85,6 +86,8 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
+        # Called with (service, action) once a forwarded call's answer is back, before the client gets it.
+        self.on_forwarded: Callable[[str, str], None] | None = None
 
     @property
     def url(self) -> str:
@@ -165,6 +168,8 @@ class FaultProxy:
                     self._answer(rule.status, [("Content-Type", content_type)], answer)
                     return
                 status, response_headers, answer = proxy.forward(self.command, self.path, headers, body)
+                if proxy.on_forwarded is not None:
+                    proxy.on_forwarded(call.service, action)
                 kept = [(name, value) for name, value in response_headers if name.lower() not in HOP_BY_HOP]
                 length = dict((name.lower(), value) for name, value in response_headers).get("content-length")
                 self._answer(status, kept, answer, length if self.command == "HEAD" else None)
