@@ -70,7 +70,8 @@ notes:
   - The module reads the keys with C(GetApiKeys) and the value of the key found with C(GetApiKey); the credentials
     need C(apigateway:GET) even when nothing changes.
   - Throttling (C(TooManyRequestsException)) and concurrent changes (C(ConflictException)) are retried with
-    backoff for about ten attempts.
+    backoff for about ten attempts, except that C(ConflictException) on C(CreateApiKey) fails at once:
+    there it means that another key of the account and region already has the value.
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -186,9 +187,11 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.serverless.tasks_api.plugins.module_utils.api_gateway import (
+    THROTTLING_CODES,
     all_items,
     apigateway_arn,
     apigateway_client,
+    apigateway_retry,
     call_or_fail,
     delete_unless_gone,
     desired_tags,
@@ -222,8 +225,10 @@ def list_plan_ids_of_key(client, key_id):
     return [plan["id"] for plan in all_items(client.get_usage_plans, keyId=key_id)]
 
 
+@apigateway_retry(THROTTLING_CODES)
 def create_key(client, params):
-    key = client.create_api_key(aws_retry=True, **params)
+    """Create the key; throttling is retried, a ConflictException (the value is taken) is not."""
+    key = client.create_api_key(**params)
     key.pop("ResponseMetadata", None)
     return key
 
@@ -323,7 +328,8 @@ def create_params(module, desired):
 def create_new_key(client, module, desired):
     msg = (
         f"Failed to create API key {module.params['name']}; API Gateway refuses a value that another key"
-        " of the account and region already has, so check that the value is not in use"
+        " of the account and region already has (ConflictException: API Key already exists), so check that"
+        " the value is not in use"
     )
     return call_or_fail(module, msg, create_key, client, create_params(module, desired))
 

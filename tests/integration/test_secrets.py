@@ -47,11 +47,19 @@ def runs(local_endpoint, tmp_path_factory):
 
 def test_the_failing_run_failed_on_the_key_and_shows_no_value(runs):
     assert runs.failing.returncode != 0
-    (failed,) = runs.failing.failed_tasks()  # the task that holds the value
-    assert failed.startswith("Give API Gateway the API key"), runs.failing.describe()
+    # The task that holds the value, then the rescue that repeats its (value-free) message.
+    assert runs.failing.failed_tasks() == [
+        "Create or update the API key of the stage",
+        "Say why the API key could not be given to API Gateway",
+    ], runs.failing.describe()
     assert runs.value not in runs.failing.stdout + runs.failing.stderr
     messages = runs.failing.failure_messages()
     assert messages and not [message for message in messages if runs.value in message]
+
+
+def test_the_failing_run_says_the_value_is_taken_and_names_the_variable(runs):
+    reason = runs.failing.failure_messages()[-1]
+    assert "already has" in reason and "storage_api_key" in reason, reason
 
 
 @pytest.mark.parametrize("run", ["first", "passing"])

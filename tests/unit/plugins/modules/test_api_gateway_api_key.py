@@ -418,8 +418,22 @@ def test_absent_deletes_then_is_unchanged(run, aws, api_calls):
 
 
 @pytest.mark.parametrize("code", ["TooManyRequestsException", "ConflictException"])
-def test_throttled_or_conflicting_write_is_retried(run, aws, api_calls, failing, sleeps, code):
-    seen = failing("CreateApiKey", code, "injected once", times=1)
+def test_throttled_or_conflicting_update_is_retried(run, aws, api_calls, failing, sleeps, code):
+    run()
+    api_calls.clear()
+    seen = failing("UpdateApiKey", code, "injected once", times=1)
+
+    result = run(description="changed")
+
+    assert result["changed"] is True
+    assert seen["UpdateApiKey"] == 2
+    assert len(sleeps) == 1
+    assert writes(api_calls) == ["UpdateApiKey", "UpdateApiKey"]
+    assert the_key(aws)["description"] == "changed"
+
+
+def test_throttled_create_is_retried(run, aws, api_calls, failing, sleeps):
+    seen = failing("CreateApiKey", "TooManyRequestsException", "injected once", times=1)
 
     result = run()
 
@@ -428,3 +442,17 @@ def test_throttled_or_conflicting_write_is_retried(run, aws, api_calls, failing,
     assert len(sleeps) == 1
     assert writes(api_calls) == ["CreateApiKey", "CreateApiKey"]
     assert len(keys_named(aws)) == 1
+
+
+def test_a_value_already_taken_fails_at_once_saying_so(run, aws, api_calls, failing, sleeps):
+    seen = failing("CreateApiKey", "ConflictException", "API Key already exists")
+
+    result = run()
+
+    assert result["failed"] is True
+    assert seen["CreateApiKey"] == 1
+    assert sleeps == []
+    assert "already has" in result["msg"]
+    assert "API Key already exists" in result["msg"]
+    assert VALUE not in json.dumps(result)
+    assert keys_named(aws) == []
