@@ -121,3 +121,19 @@ def converge_site(endpoint_url: str, outputs_dir, tags: str, *args: str, **extra
 def read_outputs(outputs_dir, environment: str = "local") -> dict:
     """The outputs file (outputs/<environment>.json) that the site playbook wrote into outputs_dir."""
     return json.loads((Path(outputs_dir) / f"{environment}.json").read_text())
+
+
+def rerun_and_dry_run(endpoint_url: str, outputs_dir, tags: str) -> list:
+    """Converge ``tags`` again, then dry-run it with --check --diff: both must pass with changed=0.
+
+    Returns the AWS calls the two runs made (tools/aws_calls.py), for the caller's own assertions, such as
+    ``writes(calls) == []``.
+    """
+    from aws_calls import recorded_calls
+
+    with recorded_calls(endpoint_url) as calls:
+        again = converge_site(endpoint_url, outputs_dir, tags)
+        check = converge_site(endpoint_url, outputs_dir, tags, "--check", "--diff")
+    assert again.returncode == 0 and check.returncode == 0, again.describe() + check.describe()
+    assert (again.changed, check.changed) == (0, 0), again.changed_tasks() + check.changed_tasks()
+    return calls
