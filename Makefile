@@ -16,10 +16,14 @@ API_NAME ?= tasks-api-local
 LOCAL_API := $(BIN)/python tools/local_api.py
 LAUNCHER := $(BIN)/python tools/local_endpoint.py
 STACK_ENV := local
+# Integration test files run on this many pytest-xdist workers, a file per worker at a time, each worker with
+# its own endpoint on a free port.
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv deploy smoke test lint unit integration molecule local-up local-down local-status api-up api-down benchmark lock clean
+.PHONY: help venv deploy smoke test test-faults lint unit integration molecule local-up local-down local-status api-up api-down benchmark lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -71,8 +75,11 @@ lint: venv ## ruff, yamllint, ansible-lint (production profile)
 unit: venv ## Unit tests (filters, launcher corrections); no AWS
 	pytest tests/unit
 
-integration: venv ## Integration tests; each starts its own endpoint on a free port
-	pytest tests/integration
+integration: venv ## Integration tests (every fault type once); each worker starts its own endpoint on a free port
+	pytest tests/integration $(PYTEST_PARALLEL) -m "not faults"
+
+test-faults: venv ## The full fault matrix: each fault type alone, and every kill point of an interrupted converge
+	pytest tests/integration $(PYTEST_PARALLEL) -m faults
 
 molecule: venv ## molecule test of the default scenario on a private endpoint
 	MOLECULE_LOCAL_AWS_PORT=$$($(BIN)/python tools/free_port.py) MOLECULE_LOCAL_API_PORT=$$($(BIN)/python tools/free_port.py) \
