@@ -15,8 +15,10 @@
 It listens on 127.0.0.1 only, on a free port, forwards only to a loopback
 endpoint, and is bounded: it answers at most ``max_requests`` requests and
 stops serving after ``max_seconds``. Each request is named by service and
-action as tools/aws_calls.py names them, and counted (by service and action,
-and as a read or a write).
+action as tools/aws_calls.py names them, REST calls (Lambda, API Gateway, S3)
+by the operation whose method, path and required query keys and headers in
+botocore's model match (``CreateFunction``), and counted (by service and
+action, and as a read or a write).
 
 Every injected fault is decided BEFORE forwarding: a throttled, failed or reset
 call never reaches the service, so a client that retries it does not apply a
@@ -44,9 +46,11 @@ data/_retry.json) classes them as it would classify AWS's own:
 
 from __future__ import annotations
 
+import functools
 import http.client
 import os
 import random
+import re
 import threading
 import time
 import uuid
@@ -54,8 +58,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
+import botocore.session
 import pytest
 from aws_calls import parse_entry
 
@@ -151,6 +156,76 @@ def error_response(rule: FaultRule) -> tuple[list[tuple[str, str]], bytes]:
     if shape == "query-json":
         headers.append(("x-amzn-query-error", f"{rule.code};{'Sender' if rule.status < 500 else 'Receiver'}"))
     return headers, body
+
+
+@dataclass(frozen=True)
+class RestOperation:
+    """How a REST operation of botocore's model is recognised in a request."""
+
+    name: str
+    method: str
+    path: re.Pattern
+    query_keys: frozenset[str]
+    headers: frozenset[str]
+
+    def score(self, method: str, path: str, query_keys: set[str], headers: set[str]) -> int | None:
+        """How specifically the operation matches the request (more query keys and headers), None if not at all."""
+        matches = method == self.method and self.path.match(path)
+        if not (matches and self.query_keys <= query_keys and self.headers <= headers):
+            return None
+        return len(self.query_keys) + len(self.headers)
+
+
+def rest_operation(service: str, method: str, url: str, headers: dict) -> str:
+    """The REST operation of a request to a REST service, such as ``CreateFunction``, or "" when none matches."""
+    parsed = urlparse(url)
+    query_keys, header_names = set(parse_qs(parsed.query, keep_blank_values=True)), {n.lower() for n in headers}
+    scored = [
+        (operation.score(method, parsed.path, query_keys, header_names), operation.name)
+        for operation in _rest_operations(service)
+    ]
+    matching = sorted((-score, name) for score, name in scored if score is not None)
+    return matching[0][1] if matching else ""  # the most specific; of equals, the first by name
+
+
+@functools.cache
+def _rest_operations(service: str) -> tuple[RestOperation, ...]:
+    if protocol(service) not in ("rest-json", "rest-xml"):
+        return ()
+    model = botocore.session.get_session().get_service_model(service)
+    operations = (model.operation_model(name) for name in model.operation_names)
+    return tuple(_recognised(operation) for operation in operations if not operation.deprecated)
+
+
+def _recognised(operation) -> RestOperation:
+    uri_path, _, uri_query = operation.http["requestUri"].partition("?")
+    pattern = _path_pattern(uri_path)
+    query_keys = {part.partition("=")[0] for part in uri_query.split("&") if part}
+    headers: set[str] = set()
+    shape = operation.input_shape
+    for member in shape.required_members if shape else ():
+        location, name = (
+            shape.members[member].serialization.get("location"),
+            shape.members[member].serialization.get("name"),
+        )
+        if location == "header":
+            headers.add(name.lower())
+        elif location == "querystring":
+            query_keys.add(name)
+    return RestOperation(
+        operation.name,
+        operation.http["method"],
+        re.compile(f"^{pattern}/?$"),
+        frozenset(query_keys),
+        frozenset(headers),
+    )
+
+
+def _path_pattern(uri_path: str) -> str:
+    """A regular expression for a requestUri's path: a {Label} is one segment, a greedy {Label+} one or more."""
+    parts = re.split(r"(\{[^}]+\})", uri_path)
+    labels = {True: ".+", False: "[^/]+"}
+    return "".join(labels[part.endswith("+}")] if part.startswith("{") else re.escape(part) for part in parts)
 
 
 @dataclass
@@ -329,7 +404,8 @@ class FaultProxy:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {name: value for name, value in self.headers.items() if name.lower() not in HOP_BY_HOP}
                 call = parse_entry({"headers": headers, "url": self.path, "method": self.command, "body": _text(body)})
-                action = call.operation or f"{call.method} {call.path}"
+                operation = call.operation or rest_operation(call.service, self.command, self.path, headers)
+                action = operation or f"{call.method} {call.path}"
                 if proxy.delay:
                     time.sleep(proxy.delay)
                 rule = proxy.decide(call.service, action, call.is_write, protocol(call.service, headers))

@@ -210,8 +210,12 @@ def test_counts_by_service_action_and_write(fault_proxy):
         dynamodb.create_table(TableName="t", **TABLE)
     dynamodb.list_tables()
     client(fault_proxy, "cloudwatch").describe_alarms()
-    assert fault_proxy.writes == 1
-    assert fault_proxy.services == {"dynamodb": 2, "monitoring": 1}
+    client(fault_proxy, "lambda").list_functions()
+    client(fault_proxy, "s3").create_bucket(Bucket="counted")
+    assert fault_proxy.writes == 2
+    assert fault_proxy.services == {"dynamodb": 2, "monitoring": 1, "lambda": 1, "s3": 1}
     assert fault_proxy.counts[("monitoring", "DescribeAlarms")] == 1
+    # REST calls named by the operation of botocore's model whose method and path match
+    assert fault_proxy.counts[("lambda", "ListFunctions")] == fault_proxy.counts[("s3", "CreateBucket")] == 1
     assert fault_proxy.injected_kinds == {"scripted": 1}
     assert fault_proxy.injected == {("dynamodb", "CreateTable"): 1}
