@@ -19,13 +19,14 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
+from ansible_collections.serverless.tasks_api.plugins.module_utils.retries import TRANSIENT_CODES
 from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import (  # noqa: F401 - re-exported
     desired_tags,
     requested_tags,
 )
 
-# Extra error codes retried with backoff: throttling only, or throttling and concurrent changes.
-THROTTLING_CODES = ["TooManyRequestsException"]
+# Extra error codes retried with backoff: throttling and 5xx only, or those and concurrent changes.
+THROTTLING_CODES = ["TooManyRequestsException", *TRANSIENT_CODES]
 RETRY_CODES = [*THROTTLING_CODES, "ConflictException"]
 RETRIES = 10
 PAGE_SIZE = 500

@@ -233,13 +233,13 @@ except ImportError:
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code, normalize_boto3_result
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
 )
 
+from ansible_collections.serverless.tasks_api.plugins.module_utils.retries import jittered_backoff
 from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import desired_tags
 
 # Managed settings: field of the diff and option, key of PutCompositeAlarm and of DescribeAlarms.
@@ -461,7 +461,7 @@ def main():
         required_if=[("state", "present", ["rule"])],
     )
 
-    client = module.client("cloudwatch", retry_decorator=AWSRetry.jittered_backoff(retries=10))
+    client = module.client("cloudwatch", retry_decorator=jittered_backoff())
 
     alarm, tags = find_alarm(client, module)
     if module.params["state"] == "present":

@@ -139,7 +139,8 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.serverless.tasks_api.plugins.module_utils.retries import jittered_backoff
 
 BODY_HINT = (
     "check the body against the dashboard body structure"
@@ -267,7 +268,7 @@ def main():
         required_if=[("state", "present", ["body"])],
     )
 
-    client = module.client("cloudwatch", retry_decorator=AWSRetry.jittered_backoff(retries=10))
+    client = module.client("cloudwatch", retry_decorator=jittered_backoff())
 
     dashboard = find_dashboard(client, module)
     if module.params["state"] == "present":

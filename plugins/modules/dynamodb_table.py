@@ -274,13 +274,13 @@ except ImportError:
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code, normalize_boto3_result
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
 )
 
+from ansible_collections.serverless.tasks_api.plugins.module_utils.retries import jittered_backoff
 from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import desired_tags
 
 MANAGED_KEY = "alias/aws/dynamodb"
@@ -308,7 +308,7 @@ def describe_ttl(client, name):
     return client.describe_time_to_live(aws_retry=True, TableName=name)["TimeToLiveDescription"]
 
 
-@AWSRetry.jittered_backoff()
+@jittered_backoff()
 def list_tags(client, arn):
     paginator = client.get_paginator("list_tags_of_resource")
     return paginator.paginate(ResourceArn=arn).build_full_result().get("Tags", [])
@@ -318,13 +318,13 @@ def create_table(client, params):
     client.create_table(aws_retry=True, **params)
 
 
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["ResourceInUseException"])
+@jittered_backoff("ResourceInUseException")
 def update_table(client, name, change):
     """UpdateTable, retried while the table is busy with an earlier change."""
     client.update_table(TableName=name, **change)
 
 
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["ContinuousBackupsUnavailableException"])
+@jittered_backoff("ContinuousBackupsUnavailableException")
 def update_point_in_time_recovery(client, name, enabled):
     """UpdateContinuousBackups, retried while a new table's backups are still being set up."""
     client.update_continuous_backups(
@@ -332,7 +332,7 @@ def update_point_in_time_recovery(client, name, enabled):
     )
 
 
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["ResourceInUseException"])
+@jittered_backoff("ResourceInUseException")
 def enable_ttl(client, name, attribute):
     client.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute})
 
@@ -345,7 +345,7 @@ def untag_table(client, arn, keys):
     client.untag_resource(aws_retry=True, ResourceArn=arn, TagKeys=keys)
 
 
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["ResourceInUseException"])
+@jittered_backoff("ResourceInUseException")
 def delete_table(client, name):
     """DeleteTable, retried while the table is busy with an update."""
     client.delete_table(TableName=name)
@@ -767,7 +767,7 @@ def main():
     )
     validate_kms_key(module)
 
-    client = module.client("dynamodb", retry_decorator=AWSRetry.jittered_backoff())
+    client = module.client("dynamodb", retry_decorator=jittered_backoff())
 
     table = find_table(client, module)
     if module.params["state"] == "present":

@@ -300,9 +300,9 @@ except ImportError:
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code, normalize_boto3_result
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
+from ansible_collections.serverless.tasks_api.plugins.module_utils.retries import jittered_backoff
 from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import desired_tags
 
 ROLE_NOT_ASSUMABLE = "cannot be assumed by Lambda"
@@ -334,7 +334,7 @@ def get_function(client, name):
         return None
 
 
-@AWSRetry.jittered_backoff()
+@jittered_backoff()
 def list_versions(client, name):
     paginator = client.get_paginator("list_versions_by_function")
     return paginator.paginate(FunctionName=name).build_full_result()["Versions"]
@@ -344,19 +344,19 @@ def create_function(client, params):
     return client.create_function(aws_retry=True, **params)
 
 
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["ResourceConflictException"])
+@jittered_backoff("ResourceConflictException")
 def update_configuration(client, name, change):
     """UpdateFunctionConfiguration, retried while an earlier update is in progress."""
     client.update_function_configuration(FunctionName=name, **change)
 
 
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["ResourceConflictException"])
+@jittered_backoff("ResourceConflictException")
 def update_code(client, name, change):
     """UpdateFunctionCode, retried while an earlier update is in progress."""
     return client.update_function_code(FunctionName=name, **change)
 
 
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["ResourceConflictException"])
+@jittered_backoff("ResourceConflictException")
 def publish_version(client, name, code_sha256):
     """PublishVersion, retried while an update is in progress."""
     return client.publish_version(FunctionName=name, CodeSha256=code_sha256)["Version"]
@@ -793,7 +793,7 @@ def main():
         required_together=[("s3_bucket", "s3_key", "code_sha256")],
     )
 
-    client = module.client("lambda", retry_decorator=AWSRetry.jittered_backoff())
+    client = module.client("lambda", retry_decorator=jittered_backoff())
 
     function = find_function(client, module)
     if module.params["state"] == "present":

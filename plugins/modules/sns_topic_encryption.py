@@ -93,7 +93,8 @@ except ImportError:
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+from ansible_collections.serverless.tasks_api.plugins.module_utils.retries import jittered_backoff
 
 ATTRIBUTE = "KmsMasterKeyId"
 
@@ -134,7 +135,7 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
 
-    client = module.client("sns", retry_decorator=AWSRetry.jittered_backoff(retries=10))
+    client = module.client("sns", retry_decorator=jittered_backoff())
 
     before = find_key(client, module)
     after = module.params["kms_master_key_id"]

@@ -187,12 +187,13 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.ec2 import ensure_ec2_tags
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     boto3_tag_list_to_ansible_dict,
     boto3_tag_specifications,
 )
 from ansible_collections.amazon.aws.plugins.module_utils.transformation import ansible_dict_to_boto3_filter_list
+
+from ansible_collections.serverless.tasks_api.plugins.module_utils.retries import jittered_backoff
 
 DEFAULT_POLICY = {
     "Version": "2008-10-17",
@@ -202,13 +203,13 @@ IGNORED_STATES = ("deleted", "deleting", "failed", "rejected", "expired")
 NOT_FOUND_CODES = ("InvalidVpcEndpointId.NotFound", "InvalidVpcEndpoint.NotFound")
 
 
-@AWSRetry.jittered_backoff()
+@jittered_backoff()
 def describe_gateway_endpoints(client, filters):
     paginator = client.get_paginator("describe_vpc_endpoints")
     return paginator.paginate(Filters=filters).build_full_result()["VpcEndpoints"]
 
 
-@AWSRetry.jittered_backoff(catch_extra_error_codes=["InvalidVpcEndpointId.NotFound"])
+@jittered_backoff("InvalidVpcEndpointId.NotFound")
 def describe_endpoint(client, endpoint_id):
     """Describe one endpoint by ID, retrying while a new endpoint is not yet visible."""
     return client.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])["VpcEndpoints"][0]
@@ -431,7 +432,7 @@ def main():
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
 
-    client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
+    client = module.client("ec2", retry_decorator=jittered_backoff())
 
     endpoint = find_endpoint(client, module)
     if module.params["state"] == "present":

@@ -681,3 +681,11 @@ def test_range_key_type_without_range_key_name_fails(run, aws, api_calls):
     assert result["failed"] is True
     assert "range_key_name" in result["msg"]
     assert api_calls == []
+
+
+def test_throttled_and_failed_calls_are_retried(run, aws, failing, sleeps):
+    seen = failing("CreateTable", "ThrottlingException", "Rate of requests exceeds the allowed throughput.", times=2)
+    result = run()
+    assert result["changed"] is True
+    assert seen["CreateTable"] == 3 and len(sleeps) >= 2
+    assert table_names(aws) == [NAME]
