@@ -345,9 +345,14 @@ def kms_rotation_failures(aws, outputs) -> list[str]:
 
 
 def log_retention_failures(aws, outputs) -> list[str]:
-    """CloudWatch Logs: every log group the stack owns exists and keeps its events for a set time."""
+    """CloudWatch Logs: every log group the stack owns exists and keeps its events for a set time.
+
+    The groups Lambda and API Gateway would create themselves, with no retention, among them: one per function
+    and the stage's execution log group (``API-Gateway-Execution-Logs_<api id>/<stage>``, whenever it logs).
+    """
     groups = {group["logGroupName"]: group for group in stack_log_groups(aws, outputs)}
-    expected = [f"/aws/lambda/{name}" for name in function_names(outputs)] + [outputs["api"]["access_log_group"]]
+    api_groups = [outputs["api"]["access_log_group"], outputs["api"]["execution_log_group"]]
+    expected = [f"/aws/lambda/{name}" for name in function_names(outputs)] + [group for group in api_groups if group]
     missing = [
         f"log group {name} is missing (created by Lambda or API Gateway, it keeps events forever)"
         for name in expected
