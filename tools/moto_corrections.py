@@ -390,6 +390,29 @@ def correct_kms_key_state_calls_by_arn() -> None:
         setattr(KmsBackend, name, by_key_id(getattr(KmsBackend, name)))
 
 
+def correct_dynamodb_default_key_manager() -> None:
+    """Make the key DynamoDB encrypts a table with by default an AWS managed key, which rotates.
+
+    A table created with SSE (KMS) and no key of its own is encrypted under ``alias/aws/dynamodb``, an AWS
+    managed key: DescribeKey reports ``KeyManager: AWS`` and AWS rotates it every year (GetKeyRotationStatus
+    answers true).  moto 5.2.5 (``Table._get_default_encryption_key``) creates that key as an ordinary
+    customer managed key with rotation off, so a posture check of KMS.4 (customer managed keys rotate) blames
+    the stack for a key it does not own.  Here the key moto creates is marked AWS managed and rotating.
+    """
+    from moto.dynamodb.models.table import Table
+    from moto.kms import kms_backends
+
+    original = Table._get_default_encryption_key
+
+    def aws_managed_default_key(self, account_id: str, region: str) -> str:
+        arn = original(self, account_id, region)
+        key = kms_backends[account_id][region].describe_key(arn)
+        key.key_manager, key.key_rotation_status = "AWS", True
+        return arn
+
+    Table._get_default_encryption_key = aws_managed_default_key
+
+
 CORRECTIONS: tuple[Callable[[], None], ...] = (
     correct_ec2_tag_resource_types,
     correct_s3_secure_transport_conditions,
@@ -399,6 +422,7 @@ CORRECTIONS: tuple[Callable[[], None], ...] = (
     correct_apigateway_fractional_rate_limit,
     correct_cloudwatch_composite_alarms,
     correct_kms_key_state_calls_by_arn,
+    correct_dynamodb_default_key_manager,
 )
 
 

@@ -471,3 +471,32 @@ def test_launcher_schedules_cancels_enables_and_disables_a_key_named_by_its_arn(
 
     kms.disable_key(KeyId=arn)
     assert kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "Disabled"
+
+
+def default_key_of_an_encrypted_table(dynamodb, kms) -> dict:
+    dynamodb.create_table(
+        TableName="encrypted",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        SSESpecification={"Enabled": True, "SSEType": "KMS"},
+    )
+    arn = dynamodb.describe_table(TableName="encrypted")["Table"]["SSEDescription"]["KMSMasterKeyArn"]
+    return kms.describe_key(KeyId=arn)["KeyMetadata"]
+
+
+@mock_aws
+def test_plain_moto_makes_the_table_s_default_key_customer_managed_without_rotation():
+    dynamodb, kms = boto3.client("dynamodb", region_name="us-east-1"), boto3.client("kms", region_name="us-east-1")
+    key = default_key_of_an_encrypted_table(dynamodb, kms)
+    assert key["KeyManager"] == "CUSTOMER"
+    assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is False
+
+
+def test_launcher_makes_the_table_s_default_key_aws_managed_and_rotating(fresh_endpoint):
+    dynamodb, kms = fresh_endpoint.client("dynamodb"), fresh_endpoint.client("kms")
+    key = default_key_of_an_encrypted_table(dynamodb, kms)
+    assert key["KeyManager"] == "AWS"
+    assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
+    (alias,) = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/aws/dynamodb"]
+    assert alias["TargetKeyId"] == key["KeyId"]
