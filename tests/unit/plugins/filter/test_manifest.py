@@ -147,7 +147,7 @@ def test_valid_paths(path):
         (
             4,
             {"timeout": 30},
-            "functions[4] (delete): timeout 30 is not a whole number from 1 to 29 (API Gateway's integration timeout is 29",
+            "functions[4] (delete): timeout 30 is not a whole number from 1 to 29 (API Gateway's integration timeout",
         ),
         (4, {"timeout": 900}, "functions[4] (delete): timeout 900 is not a whole number"),
         (4, {"timeout": 1.5}, "functions[4] (delete): timeout 1.5 is not a whole number"),
