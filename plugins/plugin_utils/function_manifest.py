@@ -10,7 +10,7 @@ of the API::
       dynamodb_actions: [dynamodb:Scan]
       dynamodb_indexes: []        # optional
       memory: 256                 # optional, MB
-      timeout: 10                 # optional, seconds
+      timeout: 10                 # optional, seconds (at most 29: API Gateway's integration timeout)
       reserved_concurrency: null  # optional
 
 Importable without Ansible so that unit tests exercise it directly; the filter
@@ -27,7 +27,10 @@ REQUIRED_KEYS = ("name", "handler", "method", "path", "dynamodb_actions")
 DEFAULTS = {"dynamodb_indexes": [], "memory": 256, "timeout": 10, "reserved_concurrency": None}
 KEYS = (*REQUIRED_KEYS, *DEFAULTS)
 MEMORY_RANGE = (128, 10240)
-TIMEOUT_RANGE = (1, 900)
+# Every function serves a route, and API Gateway stops waiting for an integration after 29 seconds:
+# a longer Lambda timeout (Lambda allows 900) would only let the function run on after the client got a 504.
+TIMEOUT_RANGE = (1, 29)
+TIMEOUT_REASON = "API Gateway's integration timeout is 29 seconds"
 
 # Matched with fullmatch: a "$" anchor would also accept a trailing newline.
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,31}")
@@ -97,7 +100,7 @@ def function_problems(entry: object, label: str = "function") -> list[str]:
         "dynamodb_actions": _actions_problems,
         "dynamodb_indexes": _indexes_problems,
         "memory": lambda value: _whole_number_problems("memory", value, *MEMORY_RANGE),
-        "timeout": lambda value: _whole_number_problems("timeout", value, *TIMEOUT_RANGE),
+        "timeout": lambda value: _whole_number_problems("timeout", value, *TIMEOUT_RANGE, TIMEOUT_REASON),
         "reserved_concurrency": _reserved_concurrency_problems,
     }
     for key, check in checks.items():
@@ -206,10 +209,11 @@ def _indexes_problems(indexes: object) -> list[str]:
     ]
 
 
-def _whole_number_problems(key: str, value: object, low: int, high: int) -> list[str]:
+def _whole_number_problems(key: str, value: object, low: int, high: int, reason: str = "") -> list[str]:
     if _is_whole_number(value) and low <= value <= high:
         return []
-    return [f"{key} {value!r} is not a whole number from {low} to {high}"]
+    because = f" ({reason})" if reason else ""
+    return [f"{key} {value!r} is not a whole number from {low} to {high}{because}"]
 
 
 def _reserved_concurrency_problems(value: object) -> list[str]:

@@ -72,13 +72,13 @@ def test_function_manifest_keeps_given_settings_and_drops_repeats():
         dynamodb_actions=["dynamodb:Query", "dynamodb:Scan", "dynamodb:Query"],
         dynamodb_indexes=["by-status", "by-owner", "by-status"],
         memory=512,
-        timeout=30,
+        timeout=29,
         reserved_concurrency=0,
     )
     (entry, *_) = FILTERS["function_manifest"](functions)
     assert entry["dynamodb_actions"] == ["dynamodb:Query", "dynamodb:Scan"]
     assert entry["dynamodb_indexes"] == ["by-owner", "by-status"]
-    assert (entry["memory"], entry["timeout"], entry["reserved_concurrency"]) == (512, 30, 0)
+    assert (entry["memory"], entry["timeout"], entry["reserved_concurrency"]) == (512, 29, 0)
 
 
 def test_null_optional_settings_mean_the_defaults():
@@ -143,8 +143,13 @@ def test_valid_paths(path):
         (4, {"memory": 10241}, "functions[4] (delete): memory 10241 is not a whole number"),
         (4, {"memory": "256"}, "functions[4] (delete): memory '256' is not a whole number"),
         (4, {"memory": True}, "functions[4] (delete): memory True is not a whole number"),
-        (4, {"timeout": 0}, "functions[4] (delete): timeout 0 is not a whole number from 1 to 900"),
-        (4, {"timeout": 901}, "functions[4] (delete): timeout 901 is not a whole number"),
+        (4, {"timeout": 0}, "functions[4] (delete): timeout 0 is not a whole number from 1 to 29"),
+        (
+            4,
+            {"timeout": 30},
+            "functions[4] (delete): timeout 30 is not a whole number from 1 to 29 (API Gateway's integration timeout",
+        ),
+        (4, {"timeout": 900}, "functions[4] (delete): timeout 900 is not a whole number"),
         (4, {"timeout": 1.5}, "functions[4] (delete): timeout 1.5 is not a whole number"),
         (4, {"reserved_concurrency": -1}, "functions[4] (delete): reserved_concurrency -1 is neither null nor"),
         (0, {"dynamodb_indexes": "by-status"}, "functions[0] (list): dynamodb_indexes 'by-status' is not a list"),

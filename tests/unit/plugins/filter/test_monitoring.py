@@ -126,13 +126,13 @@ def test_function_alarms_watch_the_function_name_with_the_reference_errors_rule(
     assert f"/aws/lambda/{PREFIX}-get" in errors["description"]
 
 
-@pytest.mark.parametrize(("timeout", "ratio", "threshold"), [(10, 0.8, 8000.0), (3, 0.8, 2400.0), (30, 0.5, 15000.0)])
+@pytest.mark.parametrize(("timeout", "ratio", "threshold"), [(10, 0.8, 8000.0), (3, 0.8, 2400.0), (20, 0.5, 10000.0)])
 def test_the_duration_threshold_follows_each_function_timeout(timeout, ratio, threshold):
-    manifest = [{**TASKS_MANIFEST[0], "timeout": timeout}, {**TASKS_MANIFEST[1], "timeout": 60}]
+    manifest = [{**TASKS_MANIFEST[0], "timeout": timeout}, {**TASKS_MANIFEST[1], "timeout": 29}]
     named = by_name(alarms(manifest, duration_ratio=ratio))
     duration = named[f"{PREFIX}-list-duration"]
     assert duration["threshold"] == threshold
-    assert named[f"{PREFIX}-create-duration"]["threshold"] == 60 * 1000 * ratio
+    assert named[f"{PREFIX}-create-duration"]["threshold"] == 29 * 1000 * ratio
     assert (duration["metric_name"], duration["extended_statistic"], duration["unit"]) == (
         "Duration",
         "p99",
