@@ -176,8 +176,24 @@ def default_vpc_ids(ec2) -> list[str]:
     return [vpc["VpcId"] for vpc in ec2.describe_vpcs()["Vpcs"] if vpc.get("IsDefault")]
 
 
+def live_nat_gateways(ec2) -> list[dict]:
+    return [gateway for gateway in ec2.describe_nat_gateways()["NatGateways"] if gateway["State"] in LIVE_NAT_STATES]
+
+
 def count_live_nat_gateways(ec2) -> int:
-    return sum(1 for gateway in ec2.describe_nat_gateways()["NatGateways"] if gateway["State"] in LIVE_NAT_STATES)
+    return len(live_nat_gateways(ec2))
+
+
+def unattached_interfaces(ec2) -> list[str]:
+    """ENIs that nothing uses. moto reports a NAT gateway's own ENI as available (AWS: in-use), so those are kept."""
+    nat_enis = {
+        address["NetworkInterfaceId"]
+        for gateway in live_nat_gateways(ec2)
+        for address in gateway.get("NatGatewayAddresses", [])
+    }
+    available = [{"Name": "status", "Values": ["available"]}]
+    interfaces = ec2.describe_network_interfaces(Filters=available)["NetworkInterfaces"]
+    return [eni["NetworkInterfaceId"] for eni in interfaces if eni["NetworkInterfaceId"] not in nat_enis]
 
 
 def count_stack_internet_gateways(ec2) -> int:
@@ -217,10 +233,7 @@ def network_problems(endpoint) -> list[str]:
     }
     addresses = ec2.describe_addresses()["Addresses"]
     orphan_ips = [address["PublicIp"] for address in addresses if not address.get("AssociationId")]
-    available = [{"Name": "status", "Values": ["available"]}]
-    orphan_enis = [
-        eni["NetworkInterfaceId"] for eni in ec2.describe_network_interfaces(Filters=available)["NetworkInterfaces"]
-    ]
+    orphan_enis = unattached_interfaces(ec2)
     orphans = [f"Elastic IPs not associated: {orphan_ips}"] if orphan_ips else []
     orphans += [f"network interfaces not attached: {orphan_enis}"] if orphan_enis else []
     return miscounts(counts) + orphans
@@ -269,12 +282,21 @@ def service_problems(endpoint, outputs: dict) -> list[str]:
 
 
 def key_problems(kms, alias_name: str) -> list[str]:
-    """A live customer managed key other than the one the stack's alias points to is an orphan."""
+    """A live customer managed key other than the one the stack's alias points to is an orphan.
+
+    Keys behind an alias/aws/... alias are AWS managed (moto reports the one DynamoDB's SSE makes as CUSTOMER).
+    """
+    aliases = kms.list_aliases()["Aliases"]
+    aws_managed = {alias.get("TargetKeyId") for alias in aliases if alias["AliasName"].startswith("alias/aws/")}
     keys = [kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"] for key in kms.list_keys()["Keys"]]
     live = sorted(
-        key["KeyId"] for key in keys if key.get("KeyManager") == "CUSTOMER" and key["KeyState"] in LIVE_KEY_STATES
+        key["KeyId"]
+        for key in keys
+        if key.get("KeyManager") == "CUSTOMER"
+        and key["KeyState"] in LIVE_KEY_STATES
+        and key["KeyId"] not in aws_managed
     )
-    aliased = [alias.get("TargetKeyId") for alias in kms.list_aliases()["Aliases"] if alias["AliasName"] == alias_name]
+    aliased = [alias.get("TargetKeyId") for alias in aliases if alias["AliasName"] == alias_name]
     return [] if live == aliased else [f"live customer managed keys {live}, but {alias_name} points to {aliased}"]
 
 
@@ -316,6 +338,7 @@ def test_a_rerun_finishes_a_killed_converge_without_duplicates(point, fresh_endp
     print(f"\n{point}: killed after {kill_seconds:.0f}s; re-run {rerun_seconds:.0f}s, changed={rerun.changed}")
     assert rerun.returncode == 0, rerun.describe()
     problems = problems_after_rerun(fresh_endpoint, read_outputs(tmp_path))
+    print(f"{point}: {problems or 'no duplicate, no orphan'}")
     assert not problems, f"after the kill at {point}: {problems}"
     verified = smoke(fresh_endpoint, tmp_path)
     assert verified.returncode == 0, verified.describe()
