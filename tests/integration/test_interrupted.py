@@ -1,16 +1,18 @@
 """Interrupted runs: a converge killed (SIGKILL) right after a write, then re-run, leaves no duplicate.
 
 For each kill point (a write call and its occurrence number) a fresh converge of site.yml runs through
-the fault proxy. The proxy's on_forwarded hook kills the playbook's whole process group when that call's
-answer is back from the endpoint and before the module reads it: the write happened, Ansible never learned
-its result. Then site.yml runs to completion, the account is read back with boto3 (one of everything the
-stack owns, no orphan Elastic IP, ENI or KMS key), the smoke checks pass, and one more run changes nothing.
+the fault proxy. The proxy's on_forwarded hook kills the playbook and every process it started (its
+workers run in sessions of their own) when that call's answer is back from the endpoint, before the
+module reads it: the write happened, Ansible never learned its result. Then site.yml runs to completion,
+the account is read back with boto3 (one of everything the stack owns, no orphan Elastic IP, ENI or KMS
+key), the smoke checks pass, and one more run changes nothing.
 
 The two or three most telling points run in `make test`; the others are marked `faults`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -103,21 +105,68 @@ def playbook_env(endpoint_url: str) -> dict:
     }
 
 
+def parent_pids() -> dict[int, int]:
+    """The parent of every live process, from /proc."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        parents[int(stat.parent.name)] = int(fields[1])
+    return parents
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and all its descendants."""
+    parents = parent_pids()
+    tree, frontier = [root], [root]
+    while frontier:
+        children = [pid for pid, parent in parents.items() if parent in frontier]
+        tree += children
+        frontier = children
+    return tree
+
+
+def kill_tree(root: int) -> None:
+    """SIGKILL the playbook and everything it started, with the process groups they lead.
+
+    A process group is not enough: each Ansible worker calls setsid(), so its module runs in a
+    session of its own and would live on (and finish its AWS calls) after a killpg of the playbook.
+    """
+    tree = process_tree(root)
+    own_group = os.getpgrp()
+    for pid in tree:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGSTOP)
+    for pid in tree:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            group = os.getpgid(pid)
+            if group != own_group:
+                os.killpg(group, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
 class Killer:
-    """The proxy hook: SIGKILL the playbook's process group once the kill point's call is answered."""
+    """The proxy hook: SIGKILL the playbook's process tree once the kill point's call is answered.
+
+    The hook runs before the proxy passes the answer on, so the module that made the call is still
+    waiting for it when it dies.
+    """
 
     def __init__(self, point: KillPoint):
         self.point = point
         self.seen = 0
-        self.pgid: int | None = None
+        self.root: int | None = None
         self.killed = threading.Event()
 
     def __call__(self, service: str, action: str) -> None:
         if self.killed.is_set() or not self.point.matches(service, action):
             return
         self.seen += 1
-        if self.seen == self.point.occurrence and self.pgid is not None:
-            os.killpg(self.pgid, signal.SIGKILL)
+        if self.seen == self.point.occurrence and self.root is not None:
+            kill_tree(self.root)
             self.killed.set()
 
 
@@ -138,12 +187,12 @@ def converge_until_killed(endpoint_url: str, point: KillPoint, outputs_dir: Path
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        killer.pgid = process.pid
+        killer.root = process.pid
         try:
             process.wait(timeout=KILL_WAIT_SECONDS)
         finally:
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
+                kill_tree(process.pid)
                 process.wait()
         seconds = time.monotonic() - started
     return killer, seconds
