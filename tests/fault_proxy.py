@@ -51,6 +51,7 @@ import http.client
 import os
 import random
 import re
+import sys
 import threading
 import time
 import uuid
@@ -323,7 +324,7 @@ class FaultProxy:
         return f"{totals} injected: {kinds} (calls by service: {busiest})"
 
     def start(self) -> FaultProxy:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         serving = threading.Thread(target=self._server.serve_forever, name="fault-proxy", daemon=True)
         deadline = threading.Timer(self.max_seconds, self._server.shutdown)
@@ -435,6 +436,14 @@ class FaultProxy:
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
 
         return Handler
+
+
+class QuietServer(ThreadingHTTPServer):
+    """A client that went away (a killed playbook, a reset) is no error worth a traceback."""
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
 
 
 def default_seed() -> int:

@@ -38,8 +38,8 @@ LIVE_KEY_STATES = ("Enabled", "Disabled", "PendingImport", "Creating")
 class KillPoint:
     """Kill the converge when the ``occurrence``-th call matching ``service`` and ``action`` is answered.
 
-    ``action`` is a regular expression on the action as the fault proxy names it: the operation of the
-    query and JSON services, "METHOD /path" of the REST ones (their paths hold names and ids).
+    ``action`` is a regular expression on the operation as the fault proxy names it (REST calls too, by
+    botocore's service model).
     """
 
     role: str
@@ -54,12 +54,9 @@ class KillPoint:
         return f"{self.role}-{self.service}-{self.action}-{self.occurrence}"
 
 
-NAME = "[^/]+"  # one segment of a REST path: a name or an id
-
-
 def kill_point(role: str, service: str, action: str, occurrence: int = 1, *, telling: bool = False):
     point = KillPoint(role, service, action, occurrence)
-    label = re.sub(r"[^A-Za-z0-9]+", "_", f"{role} {service} {action.replace(NAME, 'x')} {occurrence}")
+    label = re.sub(r"[^A-Za-z0-9]+", "_", f"{role} {service} {action} {occurrence}")
     return pytest.param(point, id=label.strip("_"), marks=() if telling else (pytest.mark.faults,))
 
 
@@ -73,16 +70,16 @@ KILL_POINTS = [
     kill_point("network", "ec2", "CreateSecurityGroup"),
     kill_point("iam", "iam", "CreateRole", 2),
     kill_point("iam", "iam", "PutRolePolicy"),
-    kill_point("storage", "s3", f"PUT /{NAME}"),
+    kill_point("storage", "s3", "CreateBucket"),
     kill_point("storage", "dynamodb", "CreateTable"),
     kill_point("storage", "ssm", "PutParameter"),
-    kill_point("functions", "lambda", "POST /2015-03-31/functions", 2),
-    kill_point("functions", "lambda", f"POST /2015-03-31/functions/{NAME}/aliases"),
-    kill_point("api", "apigateway", "POST /restapis"),
-    kill_point("api", "apigateway", f"POST /restapis/{NAME}/resources/{NAME}"),
-    kill_point("api", "apigateway", f"POST /restapis/{NAME}/deployments"),
-    kill_point("api", "apigateway", "POST /apikeys"),
-    kill_point("api", "apigateway", "POST /usageplans"),
+    kill_point("functions", "lambda", "CreateFunction", 2),
+    kill_point("functions", "lambda", "CreateAlias"),
+    kill_point("api", "apigateway", "CreateRestApi"),
+    kill_point("api", "apigateway", "CreateResource"),
+    kill_point("api", "apigateway", "CreateDeployment"),
+    kill_point("api", "apigateway", "CreateApiKey"),
+    kill_point("api", "apigateway", "CreateUsagePlan"),
     kill_point("monitoring", "kms", "CreateKey", telling=True),
     kill_point("monitoring", "sns", "CreateTopic"),
     kill_point("monitoring", "monitoring", "PutMetricAlarm", 5),
