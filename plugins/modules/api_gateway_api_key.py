@@ -70,8 +70,8 @@ notes:
   - The module reads the keys with C(GetApiKeys) and the value of the key found with C(GetApiKey); the credentials
     need C(apigateway:GET) even when nothing changes.
   - Throttling (C(TooManyRequestsException)) and concurrent changes (C(ConflictException)) are retried with
-    backoff for about ten attempts, except that C(ConflictException) on C(CreateApiKey) fails at once:
-    there it means that another key of the account and region already has the value.
+    backoff for about ten attempts, except that C(ConflictException) on C(CreateApiKey) fails at once,
+    because there it means that another key of the account and region already has the value.
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
