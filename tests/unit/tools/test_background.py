@@ -3,6 +3,8 @@
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import background
 from free_port import free_port
@@ -24,9 +26,18 @@ def test_a_missing_or_garbled_pid_file_reads_as_no_pid(tmp_path):
     assert background.read_pid(tmp_path / "good.pid") == 1234
 
 
+def wait_for_exec(pid: int, word: str) -> None:
+    """Until the child has exec'd, /proc/<pid>/cmdline is still the parent's command line."""
+    deadline = time.monotonic() + 10
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    while word.encode() not in cmdline.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def test_a_process_is_serving_only_with_its_script_serve_and_markers():
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "local_api.py", "serve", "3000"])
     try:
+        wait_for_exec(sleeper.pid, "local_api.py")
         assert background.is_running(sleeper.pid)
         assert background.is_serving(sleeper.pid, "local_api.py", "3000")
         assert not background.is_serving(sleeper.pid, "local_api.py", "3001")
