@@ -16,28 +16,27 @@ except ImportError:
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code, normalize_boto3_result
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
-from ansible_collections.serverless.tasks_api.plugins.module_utils.retries import TRANSIENT_CODES
+from ansible_collections.serverless.tasks_api.plugins.module_utils.retries import jittered_backoff
 from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import (  # noqa: F401 - re-exported
     desired_tags,
     requested_tags,
 )
 
-# Extra error codes retried with backoff: throttling and 5xx only, or those and concurrent changes.
-THROTTLING_CODES = ["TooManyRequestsException", *TRANSIENT_CODES]
+# Extra error codes retried with backoff, on top of the throttling and 5xx codes of module_utils/retries.py:
+# throttling only, or throttling and concurrent changes.
+THROTTLING_CODES = ["TooManyRequestsException"]
 RETRY_CODES = [*THROTTLING_CODES, "ConflictException"]
-RETRIES = 10
 PAGE_SIZE = 500
 
 
 def apigateway_retry(codes=None):
-    """The retry decorator of the API Gateway calls: jittered backoff, RETRIES attempts, on codes too.
+    """The retry decorator of the API Gateway calls: the collection's bounded jittered backoff, on codes too.
 
     :param codes: extra error codes to retry on; RETRY_CODES when None.
     """
-    return AWSRetry.jittered_backoff(retries=RETRIES, catch_extra_error_codes=RETRY_CODES if codes is None else codes)
+    return jittered_backoff(*(RETRY_CODES if codes is None else codes))
 
 
 def apigateway_client(module, codes=None):
