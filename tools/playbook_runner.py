@@ -76,6 +76,18 @@ class PlaybookRun:
         return f"rc={self.returncode} stats={stats} failures={failures} stderr={self.stderr[-2000:]}"
 
 
+def playbook_env(endpoint_url: str) -> dict:
+    """The environment of a run: the repository's ansible.cfg, the JSON callback, the venv's tools, the endpoint."""
+    return {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_NOCOLOR": "1",
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "PATH": f"{ANSIBLE_PLAYBOOK.parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+
+
 def run_playbook(
     endpoint_url: str,
     playbook: str,
@@ -84,15 +96,7 @@ def run_playbook(
     inventory: str = "inventories/local",
     env_overrides: dict | None = None,
 ) -> PlaybookRun:
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-        "ANSIBLE_NOCOLOR": "1",
-        "AWS_ENDPOINT_URL": endpoint_url,
-        "PATH": f"{ANSIBLE_PLAYBOOK.parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        **(env_overrides or {}),
-    }
+    env = {**playbook_env(endpoint_url), **(env_overrides or {})}
     command = [str(ANSIBLE_PLAYBOOK), playbook, "-i", inventory, *args]
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
@@ -116,6 +120,13 @@ def converge_site(endpoint_url: str, outputs_dir, tags: str, *args: str, **extra
         *args,
         extra_vars={"stack_outputs_dir": str(outputs_dir), **extra_vars},
     )
+
+
+def role_defaults(role: str) -> dict:
+    """The variables of roles/<role>/defaults/main.yml, such as the stack role's default manifest."""
+    import yaml
+
+    return yaml.safe_load((REPO_ROOT / "roles" / role / "defaults" / "main.yml").read_text())
 
 
 def read_outputs(outputs_dir, environment: str = "local") -> dict:

@@ -6,9 +6,8 @@ import json
 from types import SimpleNamespace
 
 import pytest
-import yaml
 from aws_calls import recorded_calls, writes
-from playbook_runner import REPO_ROOT, converge_site, read_outputs, rerun_and_dry_run
+from playbook_runner import converge_site, read_outputs, rerun_and_dry_run, role_defaults
 
 PREFIX = "tasks-api-local"
 ROUTES = {
@@ -121,8 +120,7 @@ def test_a_new_route_makes_exactly_one_deployment_and_then_none(deployed):
         "path": "/tasks/search",
         "dynamodb_actions": ["dynamodb:Scan"],
     }
-    defaults = yaml.safe_load((REPO_ROOT / "roles" / "stack" / "defaults" / "main.yml").read_text())
-    manifest = [*defaults["stack_functions"], search]
+    manifest = [*role_defaults("stack")["stack_functions"], search]
     with recorded_calls(deployed.endpoint.url) as calls:
         added = converge_site(deployed.endpoint.url, deployed.outputs, "all", stack_functions=manifest)
     assert added.returncode == 0, added.describe()

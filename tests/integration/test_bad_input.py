@@ -15,12 +15,10 @@ from dataclasses import dataclass, field
 
 import pytest
 import yaml
-from playbook_runner import REPO_ROOT, run_playbook
+from playbook_runner import REPO_ROOT, role_defaults, run_playbook
 
 LOCAL_INVENTORY = REPO_ROOT / "inventories" / "local"
-DEFAULT_MANIFEST = yaml.safe_load((REPO_ROOT / "roles" / "stack" / "defaults" / "main.yml").read_text())[
-    "stack_functions"
-]
+DEFAULT_MANIFEST = role_defaults("stack")["stack_functions"]
 LOG_RETENTION_CHOICES = "1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400"
 
 

@@ -13,19 +13,13 @@ import time
 from dataclasses import dataclass
 
 import pytest
-import yaml
 from fault_proxy import KINDS, FaultProxy
-from playbook_runner import REPO_ROOT, PlaybookRun, converge_site, read_outputs, run_playbook
+from playbook_runner import PlaybookRun, converge_site, read_outputs, role_defaults, run_playbook
 
 PREFIX = "tasks-api-local"
 ROUTES = {("/tasks", "GET"), ("/tasks", "POST"), *(("/tasks/{id}", verb) for verb in ("GET", "PUT", "DELETE"))}
 ROLE_NOT_ASSUMABLE = "The role defined for the function cannot be assumed by Lambda."
 CONFLICT = "The operation cannot be performed at this time. An update is in progress for resource: "
-
-
-def default_functions() -> list[dict]:
-    """The function manifest of roles/stack/defaults/main.yml."""
-    return yaml.safe_load((REPO_ROOT / "roles/stack/defaults/main.yml").read_text())["stack_functions"]
 
 
 @dataclass
@@ -155,7 +149,9 @@ def test_an_update_in_progress_on_update_function_configuration(fresh_endpoint, 
     """Converge, then change every function's memory through a proxy that refuses the first updates as in progress."""
     first = converge_site(fresh_endpoint.url, tmp_path, "all")
     assert first.returncode == 0, first.describe()
-    more_memory = {"stack_functions": [{**function, "memory": 512} for function in default_functions()]}
+    more_memory = {
+        "stack_functions": [{**function, "memory": 512} for function in role_defaults("stack")["stack_functions"]]
+    }
     with FaultProxy(fresh_endpoint.url) as proxy:
         proxy.fail(
             "lambda",

@@ -12,11 +12,8 @@ The two or three most telling points run in `make test`; the others are marked `
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import signal
 import subprocess
 import threading
 import time
@@ -27,7 +24,8 @@ import pytest
 import yaml
 from fault_proxy import FaultProxy
 from local_front import Front
-from playbook_runner import ANSIBLE_PLAYBOOK, REPO_ROOT, read_outputs, run_playbook
+from playbook_runner import ANSIBLE_PLAYBOOK, REPO_ROOT, playbook_env, read_outputs, role_defaults, run_playbook
+from process_tree import kill_tree
 
 KILL_WAIT_SECONDS = 900
 LIVE_NAT_STATES = ("pending", "available")
@@ -90,61 +88,6 @@ KILL_POINTS = [
 # Running and killing
 
 
-def playbook_env(endpoint_url: str) -> dict:
-    """The environment tools/playbook_runner.py gives a run."""
-    return {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
-        "ANSIBLE_NOCOLOR": "1",
-        "AWS_ENDPOINT_URL": endpoint_url,
-        "PATH": f"{ANSIBLE_PLAYBOOK.parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-
-
-def parent_pids() -> dict[int, int]:
-    """The parent of every live process, from /proc."""
-    parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone meanwhile
-        parents[int(stat.parent.name)] = int(fields[1])
-    return parents
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and all its descendants."""
-    parents = parent_pids()
-    tree, frontier = [root], [root]
-    while frontier:
-        children = [pid for pid, parent in parents.items() if parent in frontier]
-        tree += children
-        frontier = children
-    return tree
-
-
-def kill_tree(root: int) -> None:
-    """SIGKILL the playbook and everything it started, with the process groups they lead.
-
-    A process group is not enough: each Ansible worker calls setsid(), so its module runs in a
-    session of its own and would live on (and finish its AWS calls) after a killpg of the playbook.
-    """
-    tree = process_tree(root)
-    own_group = os.getpgrp()
-    for pid in tree:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGSTOP)
-    for pid in tree:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            group = os.getpgid(pid)
-            if group != own_group:
-                os.killpg(group, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-
-
 class Killer:
     """The proxy hook: SIGKILL the playbook's process tree once the kill point's call is answered.
 
@@ -201,8 +144,7 @@ def converge_until_killed(endpoint_url: str, point: KillPoint, outputs_dir: Path
 def setting(role: str, name: str):
     """A role variable as the local inventory sets it, else the role's default."""
     inventory = yaml.safe_load((REPO_ROOT / "inventories" / "local" / "group_vars" / "all.yml").read_text())
-    defaults = yaml.safe_load((REPO_ROOT / "roles" / role / "defaults" / "main.yml").read_text())
-    return inventory.get(name, defaults[name])
+    return inventory.get(name, role_defaults(role)[name])
 
 
 def expected_nat_count() -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import time
@@ -15,7 +14,8 @@ import pytest
 from aws_calls import recorded_calls, writes
 from botocore.exceptions import ClientError
 from fault_proxy import FaultProxy
-from playbook_runner import ANSIBLE_PLAYBOOK, REPO_ROOT, converge_site, run_playbook
+from playbook_runner import ANSIBLE_PLAYBOOK, REPO_ROOT, converge_site, playbook_env, run_playbook
+from process_tree import kill_tree
 
 PREFIX = "tasks-api-local"
 TABLE = f"{PREFIX}-tasks"
@@ -173,11 +173,15 @@ def test_check_mode_reports_what_it_would_delete_and_writes_nothing(stack):
 
 
 def test_an_interrupted_teardown_is_finished_by_a_re_run(stack):
-    """Killed (SIGKILL, the whole process group) once the functions are gone, then run again to completion."""
+    """Killed (SIGKILL, the whole process tree) once the functions are gone, then run again to completion."""
     command = [str(ANSIBLE_PLAYBOOK), "teardown.yml", "-i", "inventories/local", "-e", json.dumps(CONFIRMED)]
-    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"), "AWS_ENDPOINT_URL": stack.endpoint.url}
     process = subprocess.Popen(
-        command, cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        command,
+        cwd=REPO_ROOT,
+        env=playbook_env(stack.endpoint.url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 600
@@ -186,7 +190,7 @@ def test_an_interrupted_teardown_is_finished_by_a_re_run(stack):
             time.sleep(0.5)
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+            kill_tree(process.pid)
         process.wait(timeout=60)
     assert process.returncode == -signal.SIGKILL, "the teardown ended before it could be interrupted"
     half_way = stack_resources(stack.endpoint)
