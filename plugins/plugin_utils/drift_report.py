@@ -6,7 +6,8 @@ real run would set, ``actual`` what AWS holds now. Where a result says what woul
 names the property:
 
 - a module's ``diff`` (``{before, after}`` dictionaries, or JSON strings) gives one entry per differing
-  leaf, nested keys joined with dots (``tags.Environment``);
+  leaf, nested keys joined with dots (``tags.Environment``); a module that manages a list of resources in
+  one call returns a list of diffs, each naming its resource in ``after_header`` (or ``before_header``);
 - a check-mode report of the ``drifted_settings`` filter (a list of ``{setting, actual, desired}``)
   gives one entry per setting (dictionaries again split into their leaves);
 - a loop label of the form ``<resource>: <property> <actual> -> <expected>, <property>`` (the monitoring
@@ -66,6 +67,9 @@ def _item_entries(task: str, result: dict) -> list[dict]:
     label = result.get("_ansible_item_label")
     label = "" if label is None else str(label)
     resource, _, details = label.partition(": ") if label else (_resource_name(task, result), "", "")
+    headed = _headed_diff_entries(task, result)
+    if headed:
+        return headed
     changes = _diff_changes(result) or _settings_changes(result.get("msg")) or _label_changes(details)
     if not changes:
         fallback = {"property": NOT_REPORTED, "expected": None, "actual": None}
@@ -91,6 +95,24 @@ def _diff_changes(result: dict) -> list[dict]:
         if isinstance(diff, dict) and ("before" in diff or "after" in diff)
         for change in flatten_diff(diff.get("before"), diff.get("after"))
     ]
+
+
+def _headed_diff_entries(task: str, result: dict) -> list[dict]:
+    """The entries of a list of diffs whose every entry names its resource (a module managing a list)."""
+    diffs = result.get("diff")
+    if not isinstance(diffs, list) or not diffs or not all(_header(diff) for diff in diffs):
+        return []
+    return [
+        {"resource": _header(diff), **change, "task": task}
+        for diff in diffs
+        for change in flatten_diff(diff.get("before"), diff.get("after"))
+    ]
+
+
+def _header(diff) -> str:
+    if not isinstance(diff, dict):
+        return ""
+    return str(diff.get("after_header") or diff.get("before_header") or "")
 
 
 def _settings_changes(message) -> list[dict]:

@@ -62,6 +62,21 @@ def test_a_list_of_diffs_is_flattened_in_order():
     assert [entry["property"] for entry in entries_from_result("x", result)] == ["a", "b"]
 
 
+def test_a_list_module_names_each_resource_by_its_diff_header():
+    result = {
+        "changed": True,
+        "invocation": {"module_args": {"alarms": []}},
+        "diff": [
+            {"before_header": "a-5xx", "after_header": "a-5xx", "before": {"threshold": 7}, "after": {"threshold": 1}},
+            {"before_header": "b-errors", "after_header": "b-errors", "before": {}, "after": {"period": 60}},
+        ],
+    }
+    assert entries_from_result("Alarms", result) == [
+        {"resource": "a-5xx", "property": "threshold", "expected": 1, "actual": 7, "task": "Alarms"},
+        {"resource": "b-errors", "property": "period", "expected": 60, "actual": None, "task": "Alarms"},
+    ]
+
+
 def test_a_result_without_a_diff_still_names_its_resource_from_the_module_arguments():
     result = {"changed": True, "invocation": {"module_args": {"name": "tasks-api-local-vpc", "cidr_block": "10/16"}}}
     assert entries_from_result("Create or update the VPC", result) == [
