@@ -20,10 +20,13 @@ STACK_ENV := local
 # its own endpoint on a free port.
 TEST_WORKERS ?= 2
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+# MITOGEN=1 runs deploy and smoke with the Mitogen strategy (docs/performance.md); the default is Ansible's own.
+MITOGEN ?= 0
+WITH_STRATEGY := $(if $(filter 1,$(MITOGEN)),eval "$$($(BIN)/python tools/mitogen_strategy.py)" &&,)
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv deploy smoke test test-faults lint unit integration molecule local-up local-down local-status api-up api-down benchmark lock clean
+.PHONY: help venv deploy smoke test test-faults lint unit integration molecule local-up local-down local-status api-up api-down bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -51,14 +54,14 @@ local-status: venv ## Say whether the local endpoint answers
 	$(LAUNCHER) status --port $(LOCAL_AWS_PORT)
 
 deploy: local-up ## Converge site.yml on the local endpoint, start the local API front, smoke-test, print the outputs
-	AWS_ENDPOINT_URL=$(LOCAL_ENDPOINT) ansible-playbook site.yml -i inventories/local -e stack_outputs_dir=$(CURDIR)/outputs
+	$(WITH_STRATEGY) AWS_ENDPOINT_URL=$(LOCAL_ENDPOINT) ansible-playbook site.yml -i inventories/local -e stack_outputs_dir=$(CURDIR)/outputs
 	$(MAKE) --no-print-directory api-up
 	$(MAKE) --no-print-directory smoke
 	@echo "Stack outputs (outputs/$(STACK_ENV).json):"
 	@cat $(CURDIR)/outputs/$(STACK_ENV).json
 
 smoke: venv ## Run the smoke playbook against the local stack (every route through the local API front)
-	AWS_ENDPOINT_URL=$(LOCAL_ENDPOINT) LOCAL_API_PORT=$(LOCAL_API_PORT) ansible-playbook playbooks/smoke.yml -i inventories/local -e stack_outputs_dir=$(CURDIR)/outputs
+	$(WITH_STRATEGY) AWS_ENDPOINT_URL=$(LOCAL_ENDPOINT) LOCAL_API_PORT=$(LOCAL_API_PORT) ansible-playbook playbooks/smoke.yml -i inventories/local -e stack_outputs_dir=$(CURDIR)/outputs
 
 test: venv ## Run every test: lint, unit, integration, molecule
 	$(MAKE) --no-print-directory lint
@@ -85,8 +88,8 @@ molecule: venv ## molecule test of the default scenario on a private endpoint
 	MOLECULE_LOCAL_AWS_PORT=$$($(BIN)/python tools/free_port.py) MOLECULE_LOCAL_API_PORT=$$($(BIN)/python tools/free_port.py) \
 		molecule test --scenario-name default
 
-benchmark: venv ## Print converge timings (check on empty, fresh, no-op, check on converged)
-	python benchmarks/converge_times.py
+bench: venv ## The performance benchmark on private endpoints: prints the table, writes JSON and docs/performance.md
+	python benchmarks/bench.py
 
 lock: ## Regenerate constraints.txt from a fresh resolve of requirements-dev.txt
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
