@@ -265,6 +265,7 @@ class FaultProxy:
         self.counts: Counter[tuple[str, str]] = Counter()
         self.services: Counter[str] = Counter()
         self.writes = 0
+        self.service_writes: Counter[str] = Counter()
         self.injected: Counter[tuple[str, str]] = Counter()
         self.injected_kinds: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -356,6 +357,7 @@ class FaultProxy:
             self.counts[(service, action)] += 1
             self.services[service] += 1
             self.writes += is_write
+            self.service_writes[service] += is_write
             rule = self._scripted(service, action) or self._drawn(service, action, shape or protocol(service))
             if rule is None:
                 return None

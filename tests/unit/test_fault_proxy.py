@@ -213,6 +213,7 @@ def test_counts_by_service_action_and_write(fault_proxy):
     client(fault_proxy, "lambda").list_functions()
     client(fault_proxy, "s3").create_bucket(Bucket="counted")
     assert fault_proxy.writes == 2
+    assert fault_proxy.service_writes == {"dynamodb": 1, "s3": 1, "monitoring": 0, "lambda": 0}
     assert fault_proxy.services == {"dynamodb": 2, "monitoring": 1, "lambda": 1, "s3": 1}
     assert fault_proxy.counts[("monitoring", "DescribeAlarms")] == 1
     # REST calls named by the operation of botocore's model whose method and path match
