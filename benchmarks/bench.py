@@ -74,7 +74,9 @@ class Endpoint:
         counts = Counter(self.proxy.counts) - before
         writes = Counter(self.proxy.service_writes) - writes_before
         figures = {"scenario": label, "seconds": round(seconds, 1), "tasks": run.task_count}
-        return {**figures, "changed": sum(run.changed_by_host().values()), **call_figures(counts, writes)}
+        figures = {**figures, "changed": sum(run.changed_by_host().values()), **call_figures(counts, writes)}
+        print(f"{label}: {figures['seconds']} s, {figures['reads']} reads, {figures['writes']} writes", flush=True)
+        return figures
 
 
 def call_figures(counts: Counter, writes: Counter) -> dict:
