@@ -1,4 +1,4 @@
-"""Filters that build least-privilege IAM documents: the functions' trust and execution policies, the bucket policy.
+"""Filters that build least-privilege IAM: the functions' trust and execution policies and roles, the bucket policy.
 
 Documentation: the sibling ``<filter>.yml`` files (rendered by ansible-doc).
 """
@@ -21,6 +21,22 @@ def lambda_execution_policy(function, table_arn, log_group_arn, region):
     return iam_policies.lambda_execution_policy(function, table_arn, log_group_arn, region)
 
 
+def lambda_execution_roles(
+    functions,
+    name_prefix,
+    table_arn,
+    account_id,
+    region,
+    partition,
+    path="/",
+    permissions_boundary="",
+    tags=None,
+):
+    return iam_policies.lambda_execution_roles(
+        functions, name_prefix, table_arn, account_id, region, partition, path, permissions_boundary, tags
+    )
+
+
 def tls_only_bucket_policy(bucket_name, partition="aws"):
     return iam_policies.tls_only_bucket_policy(bucket_name, partition)
 
@@ -31,5 +47,6 @@ class FilterModule:
             "lambda_trust_policy": as_filter_error(lambda_trust_policy),
             "service_trust_policy": as_filter_error(service_trust_policy),
             "lambda_execution_policy": as_filter_error(lambda_execution_policy),
+            "lambda_execution_roles": as_filter_error(lambda_execution_roles),
             "tls_only_bucket_policy": as_filter_error(tls_only_bucket_policy),
         }

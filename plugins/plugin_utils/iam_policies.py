@@ -17,7 +17,10 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible_collections.serverless.tasks_api.plugins.plugin_utils.function_manifest import normalize_function
+from ansible_collections.serverless.tasks_api.plugins.plugin_utils.function_manifest import (
+    normalize_function,
+    normalize_manifest,
+)
 
 POLICY_VERSION = "2012-10-17"
 LAMBDA_SERVICE = "lambda.amazonaws.com"
@@ -38,6 +41,10 @@ LOG_GROUP_ARN_PATTERN = re.compile(
     rf"(?P<arn>arn:(?P<partition>{PARTITION}):logs:(?P<region>{REGION}):(?P<account>{ACCOUNT}):"
     r"log-group:[A-Za-z0-9_./#-]{1,512})(?::\*)?"
 )
+ROLE_NAME_PATTERN = re.compile(r"[A-Za-z0-9+=,.@_-]{1,64}")
+ROLE_PATH_PATTERN = re.compile(r"/(?:[A-Za-z0-9+=,.@_-]+/)*")
+BOUNDARY_ARN_PATTERN = re.compile(rf"arn:{PARTITION}:iam::(?:{ACCOUNT}|aws):policy/[A-Za-z0-9+=,.@_/-]+")
+EXECUTION_POLICY_NAME = "execution"
 BUCKET_NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
@@ -114,6 +121,67 @@ def lambda_execution_policy(function: dict, table_arn: str, log_group_arn: str, 
         _statement("XRayTraces", XRAY_ACTIONS, ["*"], condition=in_region),
     ]
     return _policy(*statements)
+
+
+def lambda_execution_roles(
+    functions: list,
+    name_prefix: str,
+    table_arn: str,
+    account_id: str,
+    region: str,
+    partition: str,
+    path: str = "/",
+    permissions_boundary: str = "",
+    tags: dict | None = None,
+) -> list[dict]:
+    """Return the execution role of each function of the manifest, as the ``roles`` of the ``iam_roles`` module.
+
+    Each role is named ``<name_prefix>-<function>``, trusts Lambda of ``account_id`` only
+    (:func:`lambda_trust_policy`), has one inline policy ``execution`` (:func:`lambda_execution_policy`, logging to
+    ``/aws/lambda/<role name>``), no managed policy, ``tags`` plus ``Function: <function>``, and
+    ``permissions_boundary`` when it is not empty (an empty boundary leaves the role's boundary as it is).
+    """
+    functions = normalize_manifest(functions)
+    if not (isinstance(name_prefix, str) and name_prefix):
+        raise ValueError(f"name_prefix: expected a non-empty string, got {name_prefix!r}")
+    _check_account_id("account_id", account_id)
+    _check_region("region", region)
+    if not (isinstance(partition, str) and PARTITION_PATTERN.fullmatch(partition)):
+        raise ValueError(f"partition: expected an AWS partition like aws, aws-cn or aws-us-gov, got {partition!r}")
+    if not (isinstance(path, str) and ROLE_PATH_PATTERN.fullmatch(path)):
+        raise ValueError(f"path: expected an IAM path that starts and ends with '/', such as /service/, got {path!r}")
+    if permissions_boundary and not (
+        isinstance(permissions_boundary, str) and BOUNDARY_ARN_PATTERN.fullmatch(permissions_boundary)
+    ):
+        raise ValueError(f"permissions_boundary: expected a managed policy ARN, or empty, got {permissions_boundary!r}")
+    if tags is None:
+        tags = {}
+    if not isinstance(tags, dict):
+        raise ValueError(f"tags: expected a dict of tag names to values, got {type(tags).__name__} {tags!r}")
+    roles = []
+    for function in functions:
+        name = f"{name_prefix}-{function['name']}"
+        if not ROLE_NAME_PATTERN.fullmatch(name):
+            raise ValueError(
+                f"name_prefix: the role name {name!r} of function {function['name']} is not 1 to 64 letters,"
+                " digits and +=,.@_-"
+            )
+        log_group_arn = f"arn:{partition}:logs:{region}:{account_id}:log-group:/aws/lambda/{name}"
+        role = {
+            "name": name,
+            "path": path,
+            "description": f"Execution role of {name} ({function['method']} {function['path']})",
+            "assume_role_policy_document": lambda_trust_policy(account_id),
+            "inline_policies": {
+                EXECUTION_POLICY_NAME: lambda_execution_policy(function, table_arn, log_group_arn, region)
+            },
+            "managed_policy_arns": [],
+            "tags": {**{str(key): str(value) for key, value in tags.items()}, "Function": function["name"]},
+        }
+        if permissions_boundary:
+            role["permissions_boundary"] = permissions_boundary
+        roles.append(role)
+    return roles
 
 
 def tls_only_bucket_policy(bucket_name: str, partition: str = "aws") -> dict:

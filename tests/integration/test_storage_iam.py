@@ -130,7 +130,7 @@ def test_drift_is_reported_in_check_mode_and_reverted(converged):
     assert set(check.changed_tasks()) == {
         "Create or update the tasks table",
         "Report the bucket settings that a real run would repair",
-        "Set each role's least-privilege inline policy",
+        "Create or update the execution role of each function, with its least-privilege inline policy",
     }, check.changed_tasks()
 
     repair = converge(endpoint, outputs)

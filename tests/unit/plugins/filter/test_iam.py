@@ -1,6 +1,7 @@
 """Unit tests of the IAM filters (plugins/filter/iam.py, plugins/plugin_utils/iam_policies.py)."""
 
 import copy
+import inspect
 import json
 from pathlib import Path
 
@@ -367,3 +368,102 @@ def test_lambda_trust_policy_is_the_service_trust_policy_of_lambda():
 def test_service_trust_policy_names_a_bad_service(service):
     with pytest.raises(AnsibleFilterError, match="service_trust_policy: service"):
         FilterModule().filters()["service_trust_policy"]("123456789012", service)
+
+
+# lambda_execution_roles: the roles option of the iam_roles module, one role per function.
+
+PREFIX = "tasks-api-prod"
+STACK_TABLE_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{PREFIX}-tasks"
+BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/workload-boundary"
+
+
+def execution_roles(functions=TASKS_MANIFEST, *args, **kwargs):
+    arguments = [PREFIX, STACK_TABLE_ARN, ACCOUNT, REGION, "aws", *args]
+    return FILTERS["lambda_execution_roles"](functions, *arguments, **kwargs)
+
+
+def test_execution_roles_one_per_function_in_manifest_order():
+    roles = execution_roles()
+    assert [role["name"] for role in roles] == [f"{PREFIX}-{function['name']}" for function in TASKS_MANIFEST]
+
+
+def test_execution_role_of_one_function():
+    create = next(role for role in execution_roles() if role["name"] == f"{PREFIX}-create")
+    log_group_arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{PREFIX}-create"
+    assert create == {
+        "name": f"{PREFIX}-create",
+        "path": "/",
+        "description": f"Execution role of {PREFIX}-create ({FUNCTIONS['create']['method']} "
+        f"{FUNCTIONS['create']['path']})",
+        "assume_role_policy_document": FILTERS["lambda_trust_policy"](ACCOUNT),
+        "inline_policies": {"execution": execution_policy(FUNCTIONS["create"], STACK_TABLE_ARN, log_group_arn)},
+        "managed_policy_arns": [],
+        "tags": {"Function": "create"},
+    }
+
+
+def test_execution_roles_take_path_boundary_and_tags():
+    roles = execution_roles(TASKS_MANIFEST, "/tasks-api/", BOUNDARY, {"Environment": "prod", "Cost": 12})
+    for role, function in zip(roles, TASKS_MANIFEST, strict=True):
+        assert role["path"] == "/tasks-api/"
+        assert role["permissions_boundary"] == BOUNDARY
+        assert role["tags"] == {"Environment": "prod", "Cost": "12", "Function": function["name"]}
+
+
+def test_execution_roles_without_a_boundary_leave_it_unmanaged():
+    assert all("permissions_boundary" not in role for role in execution_roles(TASKS_MANIFEST, "/", ""))
+
+
+def test_execution_roles_do_not_share_documents():
+    """The module may modify the roles' data; one role's document must not be another's."""
+    first, second = execution_roles()[:2]
+    assert first["assume_role_policy_document"] == second["assume_role_policy_document"]
+    first["tags"]["Extra"] = "x"
+    first["assume_role_policy_document"]["Statement"].clear()
+    assert "Extra" not in second["tags"]
+    assert second["assume_role_policy_document"]["Statement"]
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "argument"),
+    [
+        ((), {"path": "tasks-api/"}, "path"),
+        ((), {"path": "/tasks api/"}, "path"),
+        ((), {"permissions_boundary": "arn:aws:iam::123456789012:role/not-a-policy"}, "permissions_boundary"),
+        ((), {"tags": ["Environment", "prod"]}, "tags"),
+    ],
+)
+def test_execution_roles_name_a_bad_argument(args, kwargs, argument):
+    with pytest.raises(AnsibleFilterError, match=f"lambda_execution_roles: {argument}"):
+        execution_roles(TASKS_MANIFEST, *args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("position", "value", "argument"),
+    [
+        (0, "", "name_prefix"),
+        (0, "x" * 60, "name_prefix"),
+        (2, "12345", "account_id"),
+        (3, "mars", "region"),
+        (4, "azure", "partition"),
+        (1, "arn:aws:s3:::bucket", "table_arn"),
+    ],
+)
+def test_execution_roles_name_a_bad_positional_argument(position, value, argument):
+    arguments = [PREFIX, STACK_TABLE_ARN, ACCOUNT, REGION, "aws"]
+    arguments[position] = value
+    with pytest.raises(AnsibleFilterError, match=f"lambda_execution_roles: {argument}"):
+        FILTERS["lambda_execution_roles"](TASKS_MANIFEST, *arguments)
+
+
+def test_execution_roles_name_a_bad_manifest_entry():
+    with pytest.raises(AnsibleFilterError, match="FETCH"):
+        execution_roles([{"name": "list", "handler": "list_tasks.handler", "method": "FETCH", "path": "/tasks"}])
+
+
+def test_execution_roles_filter_is_documented():
+    documentation = yaml.safe_load((REPO_ROOT / "plugins" / "filter" / "lambda_execution_roles.yml").read_text())
+    assert documentation["DOCUMENTATION"]["name"] == "lambda_execution_roles"
+    parameters = list(inspect.signature(iam_policies.lambda_execution_roles).parameters)
+    assert documentation["DOCUMENTATION"]["positional"].split(", ") == ["_input", *parameters[1:]]
+    assert set(documentation["DOCUMENTATION"]["options"]) == {"_input", *parameters[1:]}
