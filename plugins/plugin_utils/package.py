@@ -8,8 +8,13 @@ What makes the zip reproducible:
 - entries sorted by their archive path (``/``-separated), sources and dependencies together;
 - every entry dated 1980-01-01 00:00:00 (the zip epoch), made on "unix", mode 0644;
 - no directory entries, no ``__pycache__``, compiled files, hidden files or tests;
-- entries stored, not deflated: deflate output differs between zlib builds (zlib, zlib-ng),
-  stored bytes do not. Handler code is small, so the package stays small.
+- entries deflated by ``deflate.py``, a DEFLATE encoder in plain Python whose every choice (matches,
+  blocks, Huffman codes) is fixed, not by zlib: zlib's output differs between builds and versions
+  (zlib, zlib-ng such as Fedora's zlib-ng-compat or CPython 3.14 on Windows), so two controllers would
+  build other bytes, another ``CodeSha256``, and redeploy each other's functions. Python's ``zipfile``
+  only deflates through zlib, so the archive (local headers, central directory, end record) is written
+  here: no extra fields, no data descriptors, no Zip64 (a package past 4 GiB or 65535 files is an error),
+  CRC-32 from ``zlib.crc32`` (a checksum, the same on every build).
 
 Dependencies: a top-level ``requirements.txt`` in the source directory is installed with
 ``python -m pip install --target <temporary directory>`` for the Lambda platform
@@ -28,15 +33,29 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
+import struct
 import subprocess
 import sys
 import tempfile
-import zipfile
+import zlib
 from pathlib import Path
+
+from ansible_collections.serverless.tasks_api.plugins.plugin_utils import deflate
 
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o100644
+# The zip fields of FIXED_DATE_TIME (MS-DOS format), the "unix" system and the version that knows deflate.
+DOS_DATE = (FIXED_DATE_TIME[0] - 1980) << 9 | FIXED_DATE_TIME[1] << 5 | FIXED_DATE_TIME[2]
+DOS_TIME = FIXED_DATE_TIME[3] << 11 | FIXED_DATE_TIME[4] << 5 | FIXED_DATE_TIME[5] // 2
+UNIX = 3
+ZIP_VERSION = 20
+DEFLATED = 8
+UTF8_FLAG = 0x800
+LOCAL_SIGNATURE = 0x04034B50
+CENTRAL_SIGNATURE = 0x02014B50
+END_SIGNATURE = 0x06054B50
+ZIP_MAX_SIZE = 0xFFFFFFFF
+ZIP_MAX_ENTRIES = 0xFFFF
 EXCLUDED_DIRECTORIES = {"__pycache__", "tests", "test"}
 EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
 
@@ -136,16 +155,62 @@ def merged_entries(sources: list[Entry], dependencies: list[Entry]) -> list[Entr
 
 
 def build_zip(archive_entries: list[Entry]) -> bytes:
-    """Store each ``(archive path, file)`` in that order with fixed date, system and mode."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for archive_path, file in archive_entries:
-            entry = zipfile.ZipInfo(archive_path, date_time=FIXED_DATE_TIME)
-            entry.create_system = 3
-            entry.external_attr = FILE_MODE << 16
-            entry.compress_type = zipfile.ZIP_STORED
-            archive.writestr(entry, file.read_bytes())
-    return buffer.getvalue()
+    """Deflate each ``(archive path, file)`` in that order into a zip with fixed date, system and mode."""
+    local_parts = []
+    central_parts = []
+    offset = 0
+    for archive_path, file in archive_entries:
+        content = file.read_bytes()
+        member = ZipMember(archive_path, content, deflate.compress(content), offset)
+        local = member.local_header() + member.compressed
+        local_parts.append(local)
+        central_parts.append(member.central_header())
+        offset += len(local)
+    central = b"".join(central_parts)
+    count = len(archive_entries)
+    if count > ZIP_MAX_ENTRIES or offset + len(central) > ZIP_MAX_SIZE:
+        raise ValueError(f"package: {count} files in {offset + len(central)} bytes need Zip64, which is not written")
+    end = struct.pack("<IHHHHIIH", END_SIGNATURE, 0, 0, count, count, len(central), offset, 0)
+    return b"".join(local_parts) + central + end
+
+
+class ZipMember:
+    """One deflated file of the zip: its local header and its central directory header (APPNOTE 4.3.7, 4.3.12)."""
+
+    def __init__(self, archive_path: str, content: bytes, compressed: bytes, offset: int) -> None:
+        self.name = archive_path.encode("utf-8")
+        # Bit 11: the name is UTF-8, set only when it is not ASCII (as zipfile does).
+        self.flags = 0 if archive_path.isascii() else UTF8_FLAG
+        self.crc = zlib.crc32(content)
+        self.size = len(content)
+        self.compressed = compressed
+        self.offset = offset
+        if max(self.size, len(compressed), offset) > ZIP_MAX_SIZE:
+            raise ValueError(f"package: {archive_path} ({self.size} bytes) needs Zip64, which is not written")
+
+    def _common(self) -> bytes:
+        """Version needed to extract .. file name length, the fields both headers share."""
+        return struct.pack(
+            "<HHHHHIIIH",
+            ZIP_VERSION,
+            self.flags,
+            DEFLATED,
+            DOS_TIME,
+            DOS_DATE,
+            self.crc,
+            len(self.compressed),
+            self.size,
+            len(self.name),
+        )
+
+    def local_header(self) -> bytes:
+        return struct.pack("<I", LOCAL_SIGNATURE) + self._common() + struct.pack("<H", 0) + self.name
+
+    def central_header(self) -> bytes:
+        made_by = struct.pack("<IH", CENTRAL_SIGNATURE, UNIX << 8 | ZIP_VERSION)
+        # Extra field and comment lengths, disk number, internal and external attributes, local header offset.
+        tail = struct.pack("<HHHHII", 0, 0, 0, 0, FILE_MODE << 16, self.offset)
+        return made_by + self._common() + tail + self.name
 
 
 def checked_source_dir(source_dir: str) -> Path:

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -120,3 +121,57 @@ def test_a_missing_handler_module_is_named(source):
 def test_a_handler_without_a_function_is_rejected(source):
     with pytest.raises(AnsibleFilterError, match=r"not of the form module\.function"):
         LAMBDA_PACKAGE(str(source), ["list_tasks"])
+
+
+@pytest.fixture
+def fixed_tree(tmp_path):
+    """A small tree whose zip holds stored, fixed and dynamic Huffman blocks."""
+    root = tmp_path / "fixed"
+    (root / "core").mkdir(parents=True)
+    (root / "handler.py").write_text(
+        "".join(f"def handler_{n}(event, context):\n    return {{'statusCode': {200 + n % 3}}}\n\n" for n in range(40))
+    )
+    (root / "core" / "__init__.py").write_text("")
+    (root / "core" / "x.py").write_text("X = 1\n")
+    (root / "core" / "noise.bin").write_bytes(b"".join(hashlib.sha256(bytes([n])).digest() for n in range(8)))
+    return root
+
+
+def test_entries_are_deflated_and_read_back_equal(fixed_tree):
+    package = LAMBDA_PACKAGE(str(fixed_tree))
+    archive = unzip(package)
+    assert archive.testzip() is None
+    assert archive.namelist() == ["core/__init__.py", "core/noise.bin", "core/x.py", "handler.py"]
+    for entry in archive.infolist():
+        assert entry.compress_type == zipfile.ZIP_DEFLATED
+        assert (entry.date_time, entry.create_system, entry.external_attr >> 16) == ((1980, 1, 1, 0, 0, 0), 3, 0o100644)
+        assert archive.read(entry) == (fixed_tree / entry.filename).read_bytes()
+    assert archive.getinfo("handler.py").compress_size < archive.getinfo("handler.py").file_size / 4
+
+
+def test_the_zip_of_a_fixed_tree_is_pinned(fixed_tree):
+    """The same bytes on every controller: the deflate encoder is ours, not the local zlib build."""
+    first, second = LAMBDA_PACKAGE(str(fixed_tree)), LAMBDA_PACKAGE(str(fixed_tree))
+    assert first["zip_base64"] == second["zip_base64"]
+    assert first["sha256"] == "5f88897717bd0e95b874279331c076e33e73c1add343e6c2a2affa33e11f0a9f"
+
+
+def test_the_lambda_src_package_is_at_most_20_kib():
+    if not list((REPO_ROOT / "lambda_src").glob("*.py")):
+        pytest.skip("needs lambda_src/")
+    started = time.perf_counter()
+    package = LAMBDA_PACKAGE(str(REPO_ROOT / "lambda_src"))
+    elapsed = time.perf_counter() - started
+    sources = sum((REPO_ROOT / "lambda_src" / name).stat().st_size for name in package["files"])
+    print(f"lambda_src: {sources} bytes of sources, zip {package['size']} bytes, built in {elapsed * 1000:.0f} ms")
+    assert package["size"] <= 20_480
+    assert unzip(package).testzip() is None
+
+
+def test_a_non_ascii_name_is_flagged_utf8(source):
+    (source / "données.txt").write_text("é\n")
+    archive = unzip(LAMBDA_PACKAGE(str(source)))
+    entry = archive.getinfo("données.txt")
+    assert entry.flag_bits & 0x800
+    assert archive.read(entry) == "é\n".encode()
+    assert not archive.getinfo("list_tasks.py").flag_bits & 0x800

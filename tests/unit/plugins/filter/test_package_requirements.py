@@ -103,7 +103,7 @@ def test_requirements_are_installed_beside_the_sources(project, installed_trees)
     for entry in archive.infolist():
         assert entry.date_time == (1980, 1, 1, 0, 0, 0)
         assert entry.external_attr >> 16 == 0o100644
-        assert entry.compress_type == zipfile.ZIP_STORED
+        assert entry.compress_type == zipfile.ZIP_DEFLATED
 
 
 def test_the_dependency_imports_from_the_zip(project, tmp_path):
