@@ -1,4 +1,4 @@
-"""Tests of the lambda_function module against moto's in-process emulator (mock_aws)."""
+"""Tests of the lambda_functions module against moto's in-process emulator (mock_aws)."""
 
 import base64
 import hashlib
@@ -11,7 +11,7 @@ import boto3
 import pytest
 from module_calls import REGION, calls_of, operations, trust_policy, writes
 
-from ansible_collections.serverless.tasks_api.plugins.modules import lambda_function
+from ansible_collections.serverless.tasks_api.plugins.modules import lambda_functions
 
 NAME = "tasks-api-test-tasks"
 BUCKET = "tasks-api-test-artifacts"
@@ -52,15 +52,27 @@ def aws(mocked_aws):
     )
 
 
+PER_FUNCTION = ("name", "role_arn", "handler", "memory_size", "timeout", "reserved_concurrency", "description", "tags")
+
+
 @pytest.fixture
 def run(aws, module_runner):
-    """Run the module's main() with the given args and ``code``, the package (aws.first by default)."""
-    run_function = module_runner(lambda_function.main, name=NAME, role_arn=aws.role, handler="app.handler")
+    """Run the module's main() with ``code``, the package (aws.first by default), and the given args.
 
-    def run_module(code=None, **args):
-        return run_function(**{**(aws.first if code is None else code), **args})
+    Without ``functions``, the function NAME is the one listed: the per-function args (PER_FUNCTION) go into its
+    entry, which has the role and handler unless given as None; the other args are the module's.
+    """
+    run_module = module_runner(lambda_functions.main)
 
-    return run_module
+    def run_functions(code=None, functions=None, **args):
+        shared = {key: value for key, value in args.items() if key not in PER_FUNCTION}
+        if functions is None:
+            own = {"name": NAME, "role_arn": aws.role, "handler": "app.handler"}
+            own.update({key: value for key, value in args.items() if key in PER_FUNCTION})
+            functions = [{key: value for key, value in own.items() if value is not None}]
+        return run_module(functions=functions, **{**(aws.first if code is None else code), **shared})
+
+    return run_functions
 
 
 def described(aws):
@@ -75,6 +87,11 @@ def configuration(aws):
 
 def versions(aws):
     return [v["Version"] for v in aws.lambda_.list_versions_by_function(FunctionName=NAME)["Versions"]]
+
+
+def own(result):
+    """The module's result for the function NAME."""
+    return result["functions"][NAME]
 
 
 def function_names(aws):
@@ -124,26 +141,24 @@ def test_create_sets_every_property_and_publishes_version_1(run, aws, api_calls)
 def test_create_returns_the_function(run, aws):
     result = run(**FULL)
 
-    returned = result["function"]
-    assert returned["function_name"] == NAME
-    assert returned["function_arn"] == configuration(aws)["FunctionArn"]
-    assert returned["version"] == "1"
-    assert returned["code_sha256"] == aws.first["code_sha256"]
-    assert returned["memory_size"] == 512
-    assert returned["environment"] == {"variables": {"TABLE_NAME": "tasks", "LOG_LEVEL": "INFO"}}
-    assert returned["tracing_config"] == {"mode": "Active"}
-    assert returned["architectures"] == ["arm64"]
-    assert returned["reserved_concurrency"] == 5
-    assert returned["tags"] == {"Env": "test"}
+    assert result["functions"] == {
+        NAME: {
+            "arn": configuration(aws)["FunctionArn"],
+            "version": "1",
+            "new_version": True,
+            "code_sha256": aws.first["code_sha256"],
+            "alias_arn": None,
+            "changed": True,
+        }
+    }
 
 
 def test_create_with_defaults_has_no_reserved_concurrency(run, aws, api_calls):
     result = run()
 
-    assert result["function"]["version"] == "1"
-    assert result["function"]["reserved_concurrency"] is None
-    assert result["function"]["tags"] == {}
+    assert own(result)["version"] == "1"
     assert "Concurrency" not in described(aws)
+    assert described(aws).get("Tags", {}) == {}
     assert configuration(aws)["MemorySize"] == 256
     assert configuration(aws)["Timeout"] == 10
     assert writes(api_calls) == ["CreateFunction"]
@@ -166,12 +181,22 @@ def test_code_sha256_without_location_fails(run, aws, api_calls):
     assert api_calls == []
 
 
-def test_present_without_role_or_handler_fails(run, aws, api_calls):
+def test_present_without_role_or_handler_fails_naming_the_function(run, aws, api_calls):
     result = run(role_arn=None, handler=None)
 
     assert result["failed"] is True
     assert "state is present" in result["msg"]
-    assert "role_arn" in result["msg"]
+    assert f"missing for {NAME} (role_arn, handler)" in result["msg"]
+    assert api_calls == []
+
+
+def test_a_function_listed_twice_fails_before_any_call(run, aws, api_calls):
+    entry = {"name": NAME, "role_arn": aws.role, "handler": "app.handler"}
+
+    result = run(functions=[entry, entry])
+
+    assert result["failed"] is True
+    assert f"functions lists {NAME} more than once" in result["msg"]
     assert api_calls == []
 
 
@@ -186,9 +211,9 @@ def test_identical_rerun_is_unchanged_with_zero_writes(run, aws, api_calls):
     assert second["changed"] is False
     assert writes(api_calls) == []
     assert operations(api_calls) == ["GetFunction", "ListVersionsByFunction"]
-    assert second["function"]["version"] == "1"
-    assert second["function"]["code_sha256"] == aws.first["code_sha256"]
-    assert second["function"]["reserved_concurrency"] == 5
+    assert own(second)["version"] == "1"
+    assert own(second)["code_sha256"] == aws.first["code_sha256"]
+    assert own(second)["changed"] is False
     assert versions(aws) == ["$LATEST", "1"]
 
 
@@ -200,7 +225,7 @@ def test_rerun_returns_the_highest_published_version(run, aws):
     result = run(memory_size=1024)
 
     assert result["changed"] is False
-    assert result["function"]["version"] == "3"
+    assert own(result)["version"] == "3"
 
 
 def test_omitted_code_leaves_the_code_alone(run, aws, api_calls):
@@ -232,7 +257,7 @@ def test_configuration_change_updates_once_and_publishes(run, aws, api_calls):
     ]
     assert writes(api_calls) == ["UpdateFunctionConfiguration", "PublishVersion"]
     assert calls_of(api_calls, "PublishVersion") == [{"FunctionName": NAME, "CodeSha256": aws.first["code_sha256"]}]
-    assert result["function"]["version"] == "2"
+    assert own(result)["version"] == "2"
     assert versions(aws) == ["$LATEST", "1", "2"]
     published = aws.lambda_.get_function(FunctionName=NAME, Qualifier="2")["Configuration"]
     assert published["MemorySize"] == 1024
@@ -261,7 +286,7 @@ def test_tracing_change_sends_the_mode(run, aws, api_calls):
     assert calls_of(api_calls, "UpdateFunctionConfiguration") == [
         {"FunctionName": NAME, "TracingConfig": {"Mode": "PassThrough"}}
     ]
-    assert result["function"]["version"] == "2"
+    assert own(result)["version"] == "2"
 
 
 @pytest.mark.xfail(reason=MOTO_IGNORES_TRACING_UPDATES, strict=True)
@@ -284,8 +309,8 @@ def test_code_change_updates_code_and_publishes(run, aws, api_calls):
     assert writes(api_calls) == ["UpdateFunctionCode", "PublishVersion"]
     assert calls_of(api_calls, "PublishVersion") == [{"FunctionName": NAME, "CodeSha256": aws.second["code_sha256"]}]
     assert configuration(aws)["CodeSha256"] == aws.second["code_sha256"]
-    assert result["function"]["code_sha256"] == aws.second["code_sha256"]
-    assert result["function"]["version"] == "2"
+    assert own(result)["code_sha256"] == aws.second["code_sha256"]
+    assert own(result)["version"] == "2"
     assert run(code=aws.second)["changed"] is False
 
 
@@ -295,7 +320,7 @@ def test_code_and_configuration_change_publish_one_version(run, aws, api_calls):
     result = run(code=aws.second, timeout=20)
 
     assert writes(api_calls) == ["UpdateFunctionConfiguration", "UpdateFunctionCode", "PublishVersion"]
-    assert result["function"]["version"] == "2"
+    assert own(result)["version"] == "2"
     assert versions(aws) == ["$LATEST", "1", "2"]
 
 
@@ -309,7 +334,7 @@ def test_architecture_change_updates_the_code(run, aws, api_calls):
         {"FunctionName": NAME, "S3Bucket": BUCKET, "S3Key": "first.zip", "Architectures": ["x86_64"]}
     ]
     assert writes(api_calls) == ["UpdateFunctionCode", "PublishVersion"]
-    assert result["function"]["version"] == "2"
+    assert own(result)["version"] == "2"
 
 
 @pytest.mark.xfail(reason=MOTO_IGNORES_ARCHITECTURE_UPDATES, strict=True)
@@ -340,8 +365,8 @@ def test_reserved_concurrency_set_changed_removed(run, aws, api_calls):
 
     changed = run(reserved_concurrency=7)
     assert changed["changed"] is True
-    assert changed["function"]["reserved_concurrency"] == 7
-    assert changed["function"]["version"] == "1"
+    assert described(aws)["Concurrency"] == {"ReservedConcurrentExecutions": 7}
+    assert own(changed)["version"] == "1"
     assert writes(api_calls) == ["PutFunctionConcurrency"]
     assert run(reserved_concurrency=7)["changed"] is False
 
@@ -349,7 +374,6 @@ def test_reserved_concurrency_set_changed_removed(run, aws, api_calls):
     assert removed["changed"] is True
     assert writes(api_calls) == ["DeleteFunctionConcurrency"]
     assert "Concurrency" not in described(aws)
-    assert removed["function"]["reserved_concurrency"] is None
     assert run()["changed"] is False
     assert versions(aws) == ["$LATEST", "1"]
 
@@ -365,7 +389,6 @@ def test_tags_are_purged_added_and_kept(run, aws, api_calls):
     assert calls_of(api_calls, "TagResource") == [{"Resource": arn, "Tags": {"Env": "prod"}}]
     assert writes(api_calls) == ["UntagResource", "TagResource"]
     assert described(aws)["Tags"] == {"Env": "prod"}
-    assert purged["function"]["tags"] == {"Env": "prod"}
     assert versions(aws) == ["$LATEST", "1"]
 
     kept = run(tags={"Owner": "me"}, purge_tags=False)
@@ -381,10 +404,10 @@ def test_tags_are_purged_added_and_kept(run, aws, api_calls):
 
 
 def test_new_version_on_create_code_and_configuration_changes(run, aws):
-    assert run()["new_version"] is True
-    assert run()["new_version"] is False
-    assert run(code=aws.second)["new_version"] is True
-    assert run(code=aws.second, memory_size=512)["new_version"] is True
+    assert own(run())["new_version"] is True
+    assert own(run())["new_version"] is False
+    assert own(run(code=aws.second))["new_version"] is True
+    assert own(run(code=aws.second, memory_size=512))["new_version"] is True
 
 
 def test_no_new_version_for_tags_or_concurrency_alone(run, aws):
@@ -393,23 +416,23 @@ def test_no_new_version_for_tags_or_concurrency_alone(run, aws):
     result = run(tags={"Team": "ops"}, reserved_concurrency=3)
 
     assert result["changed"] is True
-    assert result["new_version"] is False
+    assert own(result)["new_version"] is False
     assert versions(aws) == ["$LATEST", "1"]
 
 
 def test_new_version_in_check_mode_says_what_a_real_run_would_do(run, aws):
-    assert run(check_mode=True)["new_version"] is True
+    assert own(run(check_mode=True))["new_version"] is True
     run()
 
-    assert run(check_mode=True, memory_size=512)["new_version"] is True
-    assert run(check_mode=True, tags={"Team": "api"})["new_version"] is False
+    assert own(run(check_mode=True, memory_size=512))["new_version"] is True
+    assert own(run(check_mode=True, tags={"Team": "api"}))["new_version"] is False
     assert versions(aws) == ["$LATEST", "1"]
 
 
 def test_absent_never_reports_a_new_version(run, aws):
     run()
 
-    assert run(state="absent")["new_version"] is False
+    assert own(run(state="absent"))["new_version"] is False
 
 
 # Check mode
@@ -419,7 +442,14 @@ def test_check_mode_create_writes_nothing(run, aws, api_calls):
     result = run(check_mode=True, **FULL)
 
     assert result["changed"] is True
-    assert result["function"] == {"version": None}
+    assert own(result) == {
+        "arn": None,
+        "version": None,
+        "new_version": True,
+        "code_sha256": None,
+        "alias_arn": None,
+        "changed": True,
+    }
     assert writes(api_calls) == []
     assert function_names(aws) == []
 
@@ -439,7 +469,7 @@ def test_check_mode_update_writes_nothing(run, aws, api_calls):
     assert writes(api_calls) == []
     assert described(aws) == before
     assert versions(aws) == ["$LATEST", "1"]
-    assert result["function"]["version"] == "1"
+    assert own(result)["version"] == "1"
 
 
 def test_check_mode_delete_keeps_the_function(run, aws, api_calls):
@@ -476,10 +506,14 @@ def managed(aws, code, **overrides):
 def test_diff_on_create(run, aws):
     result = run(diff=True, tags={"Env": "test"}, reserved_concurrency=3)
 
-    assert result["diff"] == {
-        "before": {},
-        "after": managed(aws, aws.first, tags={"Env": "test"}, reserved_concurrency=3),
-    }
+    assert result["diff"] == [
+        {
+            "before_header": NAME,
+            "after_header": NAME,
+            "before": {},
+            "after": managed(aws, aws.first, tags={"Env": "test"}, reserved_concurrency=3, version="1"),
+        }
+    ]
 
 
 def test_diff_on_update(run, aws):
@@ -496,29 +530,53 @@ def test_diff_on_update(run, aws):
         tags={"Env": "prod"},
     )
 
-    assert result["diff"] == {
-        "before": managed(aws, aws.first, tags={"Env": "test"}),
-        "after": managed(
-            aws,
-            aws.second,
-            memory_size=512,
-            environment={"A": "1"},
-            subnet_ids=["subnet-a", "subnet-b"],
-            security_group_ids=["sg-1"],
-            reserved_concurrency=4,
-            tags={"Env": "prod"},
-        ),
-    }
+    assert result["diff"] == [
+        {
+            "before_header": NAME,
+            "after_header": NAME,
+            "before": managed(aws, aws.first, tags={"Env": "test"}, version="1"),
+            "after": managed(
+                aws,
+                aws.second,
+                memory_size=512,
+                environment={"A": "1"},
+                subnet_ids=["subnet-a", "subnet-b"],
+                security_group_ids=["sg-1"],
+                reserved_concurrency=4,
+                tags={"Env": "prod"},
+                version="2",
+            ),
+        }
+    ]
 
 
-def test_diff_of_a_no_op_has_equal_sides(run, aws):
+def test_diff_of_a_no_op_is_empty(run, aws):
     run(**FULL)
 
     result = run(diff=True, **FULL)
 
     assert result["changed"] is False
-    assert result["diff"]["before"] == result["diff"]["after"]
-    assert result["diff"]["before"]["reserved_concurrency"] == 5
+    assert result["diff"] == []
+
+
+def test_diff_in_check_mode_shows_the_version_to_publish(run, aws):
+    run()
+
+    result = run(check_mode=True, diff=True, memory_size=512)
+
+    (entry,) = result["diff"]
+    assert entry["before"] == managed(aws, aws.first, version="1")
+    assert entry["after"] == managed(aws, aws.first, memory_size=512, version="(new version)")
+    assert own(result)["version"] == "1"
+
+
+def test_diff_of_a_tag_change_keeps_the_version(run, aws):
+    run()
+
+    (entry,) = run(diff=True, tags={"Team": "api"})["diff"]
+
+    assert (entry["before"]["version"], entry["after"]["version"]) == ("1", "1")
+    assert {key for key, value in entry["before"].items() if entry["after"][key] != value} == {"tags"}
 
 
 def test_diff_on_delete(run, aws):
@@ -526,7 +584,14 @@ def test_diff_on_delete(run, aws):
 
     result = run(diff=True, state="absent")
 
-    assert result["diff"] == {"before": managed(aws, aws.first, tags={"Env": "test"}), "after": {}}
+    assert result["diff"] == [
+        {
+            "before_header": NAME,
+            "after_header": NAME,
+            "before": managed(aws, aws.first, tags={"Env": "test"}),
+            "after": {},
+        }
+    ]
 
 
 # Deletion
@@ -538,7 +603,8 @@ def test_absent_deletes_then_is_unchanged(run, aws, api_calls):
     deleted = run(state="absent")
 
     assert deleted["changed"] is True
-    assert deleted["function"] == {}
+    assert own(deleted)["changed"] is True
+    assert own(deleted)["version"] is None
     assert calls_of(api_calls, "DeleteFunction") == [{"FunctionName": NAME}]
     assert function_names(aws) == []
 
@@ -570,7 +636,7 @@ def test_create_retries_while_the_role_propagates(run, aws, api_calls, failing, 
     assert seen["CreateFunction"] == 4
     assert operations(api_calls).count("CreateFunction") == 4
     assert sleeps[:3] == [1, 2, 4]
-    assert result["function"]["version"] == "1"
+    assert own(result)["version"] == "1"
     assert function_names(aws) == [NAME]
 
 
@@ -609,7 +675,7 @@ def test_configuration_update_retries_while_an_update_is_in_progress(run, aws, a
     assert seen["UpdateFunctionConfiguration"] == 3
     assert len(sleeps) == 2
     assert configuration(aws)["MemorySize"] == 512
-    assert result["function"]["version"] == "2"
+    assert own(result)["version"] == "2"
 
 
 def test_configuration_update_gives_up_on_a_lasting_conflict(run, aws, failing, sleeps):
@@ -661,7 +727,7 @@ def test_wrong_code_sha256_is_warned_about(run, aws):
     assert result["changed"] is True
     warnings = json.dumps(result["warnings"])  # ansible-core 2.19 returns structured warnings
     assert f"first.zip has CodeSha256 {aws.first['code_sha256']}" in warnings
-    assert "every run will update the code again" in warnings
+    assert f"every run will update the code of function {NAME} again" in warnings
 
 
 def test_tag_and_environment_values_are_compared_as_strings(run, aws):
