@@ -738,3 +738,250 @@ def test_tag_and_environment_values_are_compared_as_strings(run, aws):
     assert result["changed"] is False
     assert described(aws)["Tags"] == {"Build": "42"}
     assert configuration(aws)["Environment"]["Variables"] == {"PORT": "8080"}
+
+
+# The alias
+
+
+def alias_version(aws, name=NAME, alias="live"):
+    return aws.lambda_.get_alias(FunctionName=name, Name=alias)["FunctionVersion"]
+
+
+def test_create_points_a_new_alias_at_version_1(run, aws, api_calls):
+    result = run(alias="live", alias_description="Serves API traffic")
+
+    assert writes(api_calls) == ["CreateFunction", "CreateAlias"]
+    assert calls_of(api_calls, "CreateAlias") == [
+        {"FunctionName": NAME, "Name": "live", "FunctionVersion": "1", "Description": "Serves API traffic"}
+    ]
+    alias = aws.lambda_.get_alias(FunctionName=NAME, Name="live")
+    assert own(result)["alias_arn"] == alias["AliasArn"]
+    assert (alias["FunctionVersion"], alias["Description"]) == ("1", "Serves API traffic")
+
+
+def test_alias_no_op_reads_three_times_and_writes_nothing(run, aws, api_calls):
+    run(alias="live", alias_description="Serves API traffic", **FULL)
+
+    result = run(alias="live", alias_description="Serves API traffic", **FULL)
+
+    assert result["changed"] is False
+    assert operations(api_calls) == ["GetFunction", "ListVersionsByFunction", "GetAlias"]
+    assert own(result)["alias_arn"] == aws.lambda_.get_alias(FunctionName=NAME, Name="live")["AliasArn"]
+
+
+def test_alias_follows_the_published_version(run, aws, api_calls):
+    run(alias="live")
+
+    result = run(alias="live", memory_size=512)
+
+    assert writes(api_calls) == ["UpdateFunctionConfiguration", "PublishVersion", "UpdateAlias"]
+    assert calls_of(api_calls, "UpdateAlias") == [{"FunctionName": NAME, "Name": "live", "FunctionVersion": "2"}]
+    assert alias_version(aws) == "2"
+    assert own(result)["version"] == "2"
+
+
+def test_alias_is_not_moved_by_a_tag_or_concurrency_change(run, aws, api_calls):
+    run(alias="live")
+
+    result = run(alias="live", tags={"Team": "api"}, reserved_concurrency=2)
+
+    assert result["changed"] is True
+    assert writes(api_calls) == ["PutFunctionConcurrency", "TagResource"]
+    assert alias_version(aws) == "1"
+
+
+def test_an_alias_moved_by_hand_goes_back_to_the_latest_version(run, aws, api_calls):
+    run(alias="live")
+    run(alias="live", memory_size=512)
+    aws.lambda_.update_alias(FunctionName=NAME, Name="live", FunctionVersion="1")
+
+    result = run(alias="live", memory_size=512, diff=True)
+
+    assert result["changed"] is True
+    assert writes(api_calls) == ["UpdateAlias"]
+    assert alias_version(aws) == "2"
+    (entry,) = result["diff"]
+    assert (entry["before"]["alias"], entry["after"]["alias"]) == ("live -> 1", "live -> 2")
+    assert {key for key, value in entry["before"].items() if entry["after"][key] != value} == {"alias"}
+
+
+def test_a_missing_alias_is_created_at_the_latest_version(run, aws, api_calls):
+    run()
+    run(memory_size=512)
+
+    result = run(alias="live", memory_size=512)
+
+    assert result["changed"] is True
+    assert writes(api_calls) == ["CreateAlias"]
+    assert alias_version(aws) == "2"
+
+
+def test_alias_description_is_compared_only_when_given(run, aws, api_calls):
+    run(alias="live", alias_description="old")
+
+    assert run(alias="live")["changed"] is False
+    result = run(alias="live", alias_description="new")
+
+    assert result["changed"] is True
+    assert calls_of(api_calls, "UpdateAlias") == [
+        {"FunctionName": NAME, "Name": "live", "FunctionVersion": "1", "Description": "new"}
+    ]
+    assert aws.lambda_.get_alias(FunctionName=NAME, Name="live")["Description"] == "new"
+
+
+def test_check_mode_diff_shows_the_alias_moving_to_the_new_version(run, aws, api_calls):
+    run(alias="live")
+
+    result = run(alias="live", memory_size=512, check_mode=True, diff=True)
+
+    assert result["changed"] is True
+    assert writes(api_calls) == []
+    assert alias_version(aws) == "1"
+    (entry,) = result["diff"]
+    assert entry["before_header"] == entry["after_header"] == NAME
+    changed = {key: (entry["before"][key], entry["after"][key]) for key in entry["after"]}
+    changed = {key: values for key, values in changed.items() if values[0] != values[1]}
+    assert changed == {
+        "memory_size": (256, 512),
+        "version": ("1", "(new version)"),
+        "alias": ("live -> 1", "live -> (new version)"),
+    }
+    assert own(result)["alias_arn"] == aws.lambda_.get_alias(FunctionName=NAME, Name="live")["AliasArn"]
+
+
+def test_check_mode_create_shows_the_alias_it_would_create(run, aws, api_calls):
+    result = run(alias="live", check_mode=True, diff=True)
+
+    (entry,) = result["diff"]
+    assert entry["before"] == {}
+    assert (entry["after"]["version"], entry["after"]["alias"]) == ("(new version)", "live -> (new version)")
+    assert own(result)["alias_arn"] is None
+    assert writes(api_calls) == []
+
+
+def test_check_mode_reports_an_alias_that_would_move_back(run, aws, api_calls):
+    run(alias="live")
+    run(alias="live", memory_size=512)
+    aws.lambda_.update_alias(FunctionName=NAME, Name="live", FunctionVersion="1")
+
+    result = run(alias="live", memory_size=512, check_mode=True)
+
+    assert result["changed"] is True
+    assert own(result)["new_version"] is False
+    assert writes(api_calls) == []
+
+
+def test_alias_errors_name_the_alias_and_the_function(run, aws, failing):
+    failing("CreateAlias", "AccessDeniedException", "not allowed")
+
+    result = run(alias="live")
+
+    assert result["failed"] is True
+    assert f"Failed to point alias live of function {NAME} at version 1" in result["msg"]
+
+
+def test_absent_deletes_the_function_with_its_versions_and_alias(run, aws, api_calls):
+    run(alias="live")
+    run(alias="live", memory_size=512)
+
+    result = run(alias="live", state="absent")
+
+    assert result["changed"] is True
+    assert writes(api_calls) == ["DeleteFunction"]
+    assert function_names(aws) == []
+
+
+# A list of functions in one invocation
+
+
+def entry(aws, name, **settings):
+    return {"name": name, "role_arn": aws.role, "handler": "app.handler", **settings}
+
+
+def test_a_list_is_created_in_one_run_each_with_its_own_settings(run, aws, api_calls):
+    functions = [
+        entry(aws, "fn-a", memory_size=128, tags={"Function": "a"}),
+        entry(aws, "fn-b", timeout=20, reserved_concurrency=2, tags={"Function": "b"}),
+        entry(aws, "fn-c", description="third"),
+    ]
+
+    result = run(functions=functions, alias="live")
+
+    assert result["changed"] is True
+    assert sorted(result["functions"]) == ["fn-a", "fn-b", "fn-c"]
+    assert writes(api_calls) == [
+        "CreateFunction",
+        "CreateAlias",
+        "CreateFunction",
+        "PutFunctionConcurrency",
+        "CreateAlias",
+        "CreateFunction",
+        "CreateAlias",
+    ]
+    assert aws.lambda_.get_function(FunctionName="fn-a")["Configuration"]["MemorySize"] == 128
+    assert aws.lambda_.get_function(FunctionName="fn-b")["Configuration"]["Timeout"] == 20
+    assert aws.lambda_.get_function(FunctionName="fn-b")["Tags"] == {"Function": "b"}
+    assert aws.lambda_.get_function(FunctionName="fn-c")["Configuration"]["Description"] == "third"
+    for name in ("fn-a", "fn-b", "fn-c"):
+        alias = aws.lambda_.get_alias(FunctionName=name, Name="live")
+        assert result["functions"][name]["alias_arn"] == alias["AliasArn"]
+        assert result["functions"][name]["version"] == alias["FunctionVersion"] == "1"
+
+
+def test_a_list_no_op_reads_each_function_once_and_writes_nothing(run, aws, api_calls):
+    functions = [entry(aws, f"fn-{index}", tags={"N": index}) for index in range(4)]
+    run(functions=functions, alias="live")
+
+    result = run(functions=functions, alias="live", diff=True)
+
+    assert result["changed"] is False
+    assert result["diff"] == []
+    assert writes(api_calls) == []
+    assert operations(api_calls) == ["GetFunction", "ListVersionsByFunction", "GetAlias"] * 4
+    assert not any(function["changed"] for function in result["functions"].values())
+
+
+def test_a_list_changes_only_the_function_that_differs(run, aws, api_calls):
+    functions = [entry(aws, "fn-a"), entry(aws, "fn-b")]
+    run(functions=functions, alias="live")
+
+    result = run(functions=[entry(aws, "fn-a"), entry(aws, "fn-b", memory_size=512)], alias="live", diff=True)
+
+    assert [params["FunctionName"] for name, params in api_calls if name in writes(api_calls)] == ["fn-b"] * 3
+    assert result["functions"]["fn-a"]["changed"] is False
+    assert result["functions"]["fn-b"]["changed"] is True
+    assert result["functions"]["fn-b"]["new_version"] is True
+    assert [diff["after_header"] for diff in result["diff"]] == ["fn-b"]
+
+
+def test_functions_not_listed_are_left_alone(run, aws):
+    run(functions=[entry(aws, "fn-a"), entry(aws, "fn-b")])
+
+    run(functions=[entry(aws, "fn-a")], state="absent")
+
+    assert function_names(aws) == ["fn-b"]
+
+
+def test_absent_deletes_the_listed_functions_and_skips_those_gone(run, aws, api_calls):
+    run(functions=[entry(aws, "fn-a"), entry(aws, "fn-b")])
+
+    result = run(functions=[{"name": "fn-a"}, {"name": "fn-b"}, {"name": "fn-gone"}], state="absent", code={})
+
+    assert result["changed"] is True
+    assert {name: function["changed"] for name, function in result["functions"].items()} == {
+        "fn-a": True,
+        "fn-b": True,
+        "fn-gone": False,
+    }
+    assert writes(api_calls) == ["DeleteFunction", "DeleteFunction"]
+    assert function_names(aws) == []
+
+
+def test_an_error_names_the_function_that_failed(run, aws, failing):
+    run(functions=[entry(aws, "fn-a")])
+    failing("CreateFunction", "InvalidParameterValueException", "Unsupported runtime")
+
+    result = run(functions=[entry(aws, "fn-a"), entry(aws, "fn-b")])
+
+    assert result["failed"] is True
+    assert "Failed to create function fn-b" in result["msg"]
