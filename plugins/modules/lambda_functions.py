@@ -126,7 +126,7 @@ options:
     default: Active
   alias:
     description:
-      - The name of an alias that follows each function: it is created, or moved to the version the run published,
+      - The name of an alias that follows each function; it is created, or moved to the version the run published,
         or else to the latest published version.
       - When omitted, no alias is read or changed.
       - With O(state=absent), deleting a function deletes its aliases whatever this option.
