@@ -306,9 +306,9 @@ diff:
 import time
 
 try:
-    import botocore
+    from botocore.exceptions import BotoCoreError, ClientError
 
-    AWS_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
+    AWS_ERRORS = (ClientError, BotoCoreError)
 except ImportError:
     AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
 
@@ -704,7 +704,7 @@ class Function:
         while True:
             try:
                 return create_function(self.client, params)
-            except botocore.exceptions.ClientError as e:
+            except ClientError as e:
                 if not not_assumable(e):
                     self.fail_to_create(e)
                 if waited >= timeout:
@@ -720,7 +720,7 @@ class Function:
                 time.sleep(pause)
                 waited += pause
                 delay *= 2
-            except botocore.exceptions.BotoCoreError as e:
+            except BotoCoreError as e:
                 self.fail_to_create(e)
 
     def fail_to_create(self, error):

@@ -4,7 +4,11 @@ import base64
 import hashlib
 import io
 import json
+import os
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 from types import SimpleNamespace
 
 import boto3
@@ -13,6 +17,7 @@ from module_calls import REGION, calls_of, operations, trust_policy, writes
 
 from ansible_collections.serverless.tasks_api.plugins.modules import lambda_functions
 
+COLLECTIONS = str(Path(__file__).resolve().parents[4] / "collections")
 NAME = "tasks-api-test-tasks"
 BUCKET = "tasks-api-test-artifacts"
 ROLE_ERROR = "The role defined for the function cannot be assumed by Lambda."
@@ -985,3 +990,14 @@ def test_an_error_names_the_function_that_failed(run, aws, failing):
 
     assert result["failed"] is True
     assert "Failed to create function fn-b" in result["msg"]
+
+
+def test_the_module_imports_in_a_fresh_interpreter():
+    """Ansible runs the module alone: what it uses of botocore must be imported by the module itself."""
+    code = "import ansible_collections.serverless.tasks_api.plugins.modules.lambda_functions as m; print(m.AWS_ERRORS)"
+    imported = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": COLLECTIONS}
+    )
+
+    assert imported.returncode == 0, imported.stderr
+    assert "ClientError" in imported.stdout
