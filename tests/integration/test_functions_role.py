@@ -57,7 +57,6 @@ def test_check_mode_on_an_empty_account_says_what_it_would_deploy(deployed):
     assert "Report the upload that check mode would make" in changed
     assert "Create or update the log group of each function" in changed
     assert "Create or update each function" in changed
-    assert "Report the aliases that check mode would move to a new version" in changed
 
 
 def test_every_function_has_the_properties_of_its_manifest_entry(deployed):

@@ -1,18 +1,23 @@
-"""Tests of the lambda_function module against moto's in-process emulator (mock_aws)."""
+"""Tests of the lambda_functions module against moto's in-process emulator (mock_aws)."""
 
 import base64
 import hashlib
 import io
 import json
+import os
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 from types import SimpleNamespace
 
 import boto3
 import pytest
 from module_calls import REGION, calls_of, operations, trust_policy, writes
 
-from ansible_collections.serverless.tasks_api.plugins.modules import lambda_function
+from ansible_collections.serverless.tasks_api.plugins.modules import lambda_functions
 
+COLLECTIONS = str(Path(__file__).resolve().parents[4] / "collections")
 NAME = "tasks-api-test-tasks"
 BUCKET = "tasks-api-test-artifacts"
 ROLE_ERROR = "The role defined for the function cannot be assumed by Lambda."
@@ -52,15 +57,27 @@ def aws(mocked_aws):
     )
 
 
+PER_FUNCTION = ("name", "role_arn", "handler", "memory_size", "timeout", "reserved_concurrency", "description", "tags")
+
+
 @pytest.fixture
 def run(aws, module_runner):
-    """Run the module's main() with the given args and ``code``, the package (aws.first by default)."""
-    run_function = module_runner(lambda_function.main, name=NAME, role_arn=aws.role, handler="app.handler")
+    """Run the module's main() with ``code``, the package (aws.first by default), and the given args.
 
-    def run_module(code=None, **args):
-        return run_function(**{**(aws.first if code is None else code), **args})
+    Without ``functions``, the function NAME is the one listed: the per-function args (PER_FUNCTION) go into its
+    entry, which has the role and handler unless given as None; the other args are the module's.
+    """
+    run_module = module_runner(lambda_functions.main)
 
-    return run_module
+    def run_functions(code=None, functions=None, **args):
+        shared = {key: value for key, value in args.items() if key not in PER_FUNCTION}
+        if functions is None:
+            own = {"name": NAME, "role_arn": aws.role, "handler": "app.handler"}
+            own.update({key: value for key, value in args.items() if key in PER_FUNCTION})
+            functions = [{key: value for key, value in own.items() if value is not None}]
+        return run_module(functions=functions, **{**(aws.first if code is None else code), **shared})
+
+    return run_functions
 
 
 def described(aws):
@@ -75,6 +92,11 @@ def configuration(aws):
 
 def versions(aws):
     return [v["Version"] for v in aws.lambda_.list_versions_by_function(FunctionName=NAME)["Versions"]]
+
+
+def own(result):
+    """The module's result for the function NAME."""
+    return result["functions"][NAME]
 
 
 def function_names(aws):
@@ -124,26 +146,24 @@ def test_create_sets_every_property_and_publishes_version_1(run, aws, api_calls)
 def test_create_returns_the_function(run, aws):
     result = run(**FULL)
 
-    returned = result["function"]
-    assert returned["function_name"] == NAME
-    assert returned["function_arn"] == configuration(aws)["FunctionArn"]
-    assert returned["version"] == "1"
-    assert returned["code_sha256"] == aws.first["code_sha256"]
-    assert returned["memory_size"] == 512
-    assert returned["environment"] == {"variables": {"TABLE_NAME": "tasks", "LOG_LEVEL": "INFO"}}
-    assert returned["tracing_config"] == {"mode": "Active"}
-    assert returned["architectures"] == ["arm64"]
-    assert returned["reserved_concurrency"] == 5
-    assert returned["tags"] == {"Env": "test"}
+    assert result["functions"] == {
+        NAME: {
+            "arn": configuration(aws)["FunctionArn"],
+            "version": "1",
+            "new_version": True,
+            "code_sha256": aws.first["code_sha256"],
+            "alias_arn": None,
+            "changed": True,
+        }
+    }
 
 
 def test_create_with_defaults_has_no_reserved_concurrency(run, aws, api_calls):
     result = run()
 
-    assert result["function"]["version"] == "1"
-    assert result["function"]["reserved_concurrency"] is None
-    assert result["function"]["tags"] == {}
+    assert own(result)["version"] == "1"
     assert "Concurrency" not in described(aws)
+    assert described(aws).get("Tags", {}) == {}
     assert configuration(aws)["MemorySize"] == 256
     assert configuration(aws)["Timeout"] == 10
     assert writes(api_calls) == ["CreateFunction"]
@@ -166,12 +186,22 @@ def test_code_sha256_without_location_fails(run, aws, api_calls):
     assert api_calls == []
 
 
-def test_present_without_role_or_handler_fails(run, aws, api_calls):
+def test_present_without_role_or_handler_fails_naming_the_function(run, aws, api_calls):
     result = run(role_arn=None, handler=None)
 
     assert result["failed"] is True
     assert "state is present" in result["msg"]
-    assert "role_arn" in result["msg"]
+    assert f"missing for {NAME} (role_arn, handler)" in result["msg"]
+    assert api_calls == []
+
+
+def test_a_function_listed_twice_fails_before_any_call(run, aws, api_calls):
+    entry = {"name": NAME, "role_arn": aws.role, "handler": "app.handler"}
+
+    result = run(functions=[entry, entry])
+
+    assert result["failed"] is True
+    assert f"functions lists {NAME} more than once" in result["msg"]
     assert api_calls == []
 
 
@@ -186,9 +216,9 @@ def test_identical_rerun_is_unchanged_with_zero_writes(run, aws, api_calls):
     assert second["changed"] is False
     assert writes(api_calls) == []
     assert operations(api_calls) == ["GetFunction", "ListVersionsByFunction"]
-    assert second["function"]["version"] == "1"
-    assert second["function"]["code_sha256"] == aws.first["code_sha256"]
-    assert second["function"]["reserved_concurrency"] == 5
+    assert own(second)["version"] == "1"
+    assert own(second)["code_sha256"] == aws.first["code_sha256"]
+    assert own(second)["changed"] is False
     assert versions(aws) == ["$LATEST", "1"]
 
 
@@ -200,7 +230,7 @@ def test_rerun_returns_the_highest_published_version(run, aws):
     result = run(memory_size=1024)
 
     assert result["changed"] is False
-    assert result["function"]["version"] == "3"
+    assert own(result)["version"] == "3"
 
 
 def test_omitted_code_leaves_the_code_alone(run, aws, api_calls):
@@ -232,7 +262,7 @@ def test_configuration_change_updates_once_and_publishes(run, aws, api_calls):
     ]
     assert writes(api_calls) == ["UpdateFunctionConfiguration", "PublishVersion"]
     assert calls_of(api_calls, "PublishVersion") == [{"FunctionName": NAME, "CodeSha256": aws.first["code_sha256"]}]
-    assert result["function"]["version"] == "2"
+    assert own(result)["version"] == "2"
     assert versions(aws) == ["$LATEST", "1", "2"]
     published = aws.lambda_.get_function(FunctionName=NAME, Qualifier="2")["Configuration"]
     assert published["MemorySize"] == 1024
@@ -261,7 +291,7 @@ def test_tracing_change_sends_the_mode(run, aws, api_calls):
     assert calls_of(api_calls, "UpdateFunctionConfiguration") == [
         {"FunctionName": NAME, "TracingConfig": {"Mode": "PassThrough"}}
     ]
-    assert result["function"]["version"] == "2"
+    assert own(result)["version"] == "2"
 
 
 @pytest.mark.xfail(reason=MOTO_IGNORES_TRACING_UPDATES, strict=True)
@@ -284,8 +314,8 @@ def test_code_change_updates_code_and_publishes(run, aws, api_calls):
     assert writes(api_calls) == ["UpdateFunctionCode", "PublishVersion"]
     assert calls_of(api_calls, "PublishVersion") == [{"FunctionName": NAME, "CodeSha256": aws.second["code_sha256"]}]
     assert configuration(aws)["CodeSha256"] == aws.second["code_sha256"]
-    assert result["function"]["code_sha256"] == aws.second["code_sha256"]
-    assert result["function"]["version"] == "2"
+    assert own(result)["code_sha256"] == aws.second["code_sha256"]
+    assert own(result)["version"] == "2"
     assert run(code=aws.second)["changed"] is False
 
 
@@ -295,7 +325,7 @@ def test_code_and_configuration_change_publish_one_version(run, aws, api_calls):
     result = run(code=aws.second, timeout=20)
 
     assert writes(api_calls) == ["UpdateFunctionConfiguration", "UpdateFunctionCode", "PublishVersion"]
-    assert result["function"]["version"] == "2"
+    assert own(result)["version"] == "2"
     assert versions(aws) == ["$LATEST", "1", "2"]
 
 
@@ -309,7 +339,7 @@ def test_architecture_change_updates_the_code(run, aws, api_calls):
         {"FunctionName": NAME, "S3Bucket": BUCKET, "S3Key": "first.zip", "Architectures": ["x86_64"]}
     ]
     assert writes(api_calls) == ["UpdateFunctionCode", "PublishVersion"]
-    assert result["function"]["version"] == "2"
+    assert own(result)["version"] == "2"
 
 
 @pytest.mark.xfail(reason=MOTO_IGNORES_ARCHITECTURE_UPDATES, strict=True)
@@ -340,8 +370,8 @@ def test_reserved_concurrency_set_changed_removed(run, aws, api_calls):
 
     changed = run(reserved_concurrency=7)
     assert changed["changed"] is True
-    assert changed["function"]["reserved_concurrency"] == 7
-    assert changed["function"]["version"] == "1"
+    assert described(aws)["Concurrency"] == {"ReservedConcurrentExecutions": 7}
+    assert own(changed)["version"] == "1"
     assert writes(api_calls) == ["PutFunctionConcurrency"]
     assert run(reserved_concurrency=7)["changed"] is False
 
@@ -349,7 +379,6 @@ def test_reserved_concurrency_set_changed_removed(run, aws, api_calls):
     assert removed["changed"] is True
     assert writes(api_calls) == ["DeleteFunctionConcurrency"]
     assert "Concurrency" not in described(aws)
-    assert removed["function"]["reserved_concurrency"] is None
     assert run()["changed"] is False
     assert versions(aws) == ["$LATEST", "1"]
 
@@ -365,7 +394,6 @@ def test_tags_are_purged_added_and_kept(run, aws, api_calls):
     assert calls_of(api_calls, "TagResource") == [{"Resource": arn, "Tags": {"Env": "prod"}}]
     assert writes(api_calls) == ["UntagResource", "TagResource"]
     assert described(aws)["Tags"] == {"Env": "prod"}
-    assert purged["function"]["tags"] == {"Env": "prod"}
     assert versions(aws) == ["$LATEST", "1"]
 
     kept = run(tags={"Owner": "me"}, purge_tags=False)
@@ -381,10 +409,10 @@ def test_tags_are_purged_added_and_kept(run, aws, api_calls):
 
 
 def test_new_version_on_create_code_and_configuration_changes(run, aws):
-    assert run()["new_version"] is True
-    assert run()["new_version"] is False
-    assert run(code=aws.second)["new_version"] is True
-    assert run(code=aws.second, memory_size=512)["new_version"] is True
+    assert own(run())["new_version"] is True
+    assert own(run())["new_version"] is False
+    assert own(run(code=aws.second))["new_version"] is True
+    assert own(run(code=aws.second, memory_size=512))["new_version"] is True
 
 
 def test_no_new_version_for_tags_or_concurrency_alone(run, aws):
@@ -393,23 +421,23 @@ def test_no_new_version_for_tags_or_concurrency_alone(run, aws):
     result = run(tags={"Team": "ops"}, reserved_concurrency=3)
 
     assert result["changed"] is True
-    assert result["new_version"] is False
+    assert own(result)["new_version"] is False
     assert versions(aws) == ["$LATEST", "1"]
 
 
 def test_new_version_in_check_mode_says_what_a_real_run_would_do(run, aws):
-    assert run(check_mode=True)["new_version"] is True
+    assert own(run(check_mode=True))["new_version"] is True
     run()
 
-    assert run(check_mode=True, memory_size=512)["new_version"] is True
-    assert run(check_mode=True, tags={"Team": "api"})["new_version"] is False
+    assert own(run(check_mode=True, memory_size=512))["new_version"] is True
+    assert own(run(check_mode=True, tags={"Team": "api"}))["new_version"] is False
     assert versions(aws) == ["$LATEST", "1"]
 
 
 def test_absent_never_reports_a_new_version(run, aws):
     run()
 
-    assert run(state="absent")["new_version"] is False
+    assert own(run(state="absent"))["new_version"] is False
 
 
 # Check mode
@@ -419,7 +447,14 @@ def test_check_mode_create_writes_nothing(run, aws, api_calls):
     result = run(check_mode=True, **FULL)
 
     assert result["changed"] is True
-    assert result["function"] == {"version": None}
+    assert own(result) == {
+        "arn": None,
+        "version": None,
+        "new_version": True,
+        "code_sha256": None,
+        "alias_arn": None,
+        "changed": True,
+    }
     assert writes(api_calls) == []
     assert function_names(aws) == []
 
@@ -439,7 +474,7 @@ def test_check_mode_update_writes_nothing(run, aws, api_calls):
     assert writes(api_calls) == []
     assert described(aws) == before
     assert versions(aws) == ["$LATEST", "1"]
-    assert result["function"]["version"] == "1"
+    assert own(result)["version"] == "1"
 
 
 def test_check_mode_delete_keeps_the_function(run, aws, api_calls):
@@ -476,10 +511,14 @@ def managed(aws, code, **overrides):
 def test_diff_on_create(run, aws):
     result = run(diff=True, tags={"Env": "test"}, reserved_concurrency=3)
 
-    assert result["diff"] == {
-        "before": {},
-        "after": managed(aws, aws.first, tags={"Env": "test"}, reserved_concurrency=3),
-    }
+    assert result["diff"] == [
+        {
+            "before_header": NAME,
+            "after_header": NAME,
+            "before": {},
+            "after": managed(aws, aws.first, tags={"Env": "test"}, reserved_concurrency=3, version="1"),
+        }
+    ]
 
 
 def test_diff_on_update(run, aws):
@@ -496,29 +535,53 @@ def test_diff_on_update(run, aws):
         tags={"Env": "prod"},
     )
 
-    assert result["diff"] == {
-        "before": managed(aws, aws.first, tags={"Env": "test"}),
-        "after": managed(
-            aws,
-            aws.second,
-            memory_size=512,
-            environment={"A": "1"},
-            subnet_ids=["subnet-a", "subnet-b"],
-            security_group_ids=["sg-1"],
-            reserved_concurrency=4,
-            tags={"Env": "prod"},
-        ),
-    }
+    assert result["diff"] == [
+        {
+            "before_header": NAME,
+            "after_header": NAME,
+            "before": managed(aws, aws.first, tags={"Env": "test"}, version="1"),
+            "after": managed(
+                aws,
+                aws.second,
+                memory_size=512,
+                environment={"A": "1"},
+                subnet_ids=["subnet-a", "subnet-b"],
+                security_group_ids=["sg-1"],
+                reserved_concurrency=4,
+                tags={"Env": "prod"},
+                version="2",
+            ),
+        }
+    ]
 
 
-def test_diff_of_a_no_op_has_equal_sides(run, aws):
+def test_diff_of_a_no_op_is_empty(run, aws):
     run(**FULL)
 
     result = run(diff=True, **FULL)
 
     assert result["changed"] is False
-    assert result["diff"]["before"] == result["diff"]["after"]
-    assert result["diff"]["before"]["reserved_concurrency"] == 5
+    assert result["diff"] == []
+
+
+def test_diff_in_check_mode_shows_the_version_to_publish(run, aws):
+    run()
+
+    result = run(check_mode=True, diff=True, memory_size=512)
+
+    (entry,) = result["diff"]
+    assert entry["before"] == managed(aws, aws.first, version="1")
+    assert entry["after"] == managed(aws, aws.first, memory_size=512, version="(new version)")
+    assert own(result)["version"] == "1"
+
+
+def test_diff_of_a_tag_change_keeps_the_version(run, aws):
+    run()
+
+    (entry,) = run(diff=True, tags={"Team": "api"})["diff"]
+
+    assert (entry["before"]["version"], entry["after"]["version"]) == ("1", "1")
+    assert {key for key, value in entry["before"].items() if entry["after"][key] != value} == {"tags"}
 
 
 def test_diff_on_delete(run, aws):
@@ -526,7 +589,14 @@ def test_diff_on_delete(run, aws):
 
     result = run(diff=True, state="absent")
 
-    assert result["diff"] == {"before": managed(aws, aws.first, tags={"Env": "test"}), "after": {}}
+    assert result["diff"] == [
+        {
+            "before_header": NAME,
+            "after_header": NAME,
+            "before": managed(aws, aws.first, tags={"Env": "test"}),
+            "after": {},
+        }
+    ]
 
 
 # Deletion
@@ -538,7 +608,8 @@ def test_absent_deletes_then_is_unchanged(run, aws, api_calls):
     deleted = run(state="absent")
 
     assert deleted["changed"] is True
-    assert deleted["function"] == {}
+    assert own(deleted)["changed"] is True
+    assert own(deleted)["version"] is None
     assert calls_of(api_calls, "DeleteFunction") == [{"FunctionName": NAME}]
     assert function_names(aws) == []
 
@@ -570,7 +641,7 @@ def test_create_retries_while_the_role_propagates(run, aws, api_calls, failing, 
     assert seen["CreateFunction"] == 4
     assert operations(api_calls).count("CreateFunction") == 4
     assert sleeps[:3] == [1, 2, 4]
-    assert result["function"]["version"] == "1"
+    assert own(result)["version"] == "1"
     assert function_names(aws) == [NAME]
 
 
@@ -609,7 +680,7 @@ def test_configuration_update_retries_while_an_update_is_in_progress(run, aws, a
     assert seen["UpdateFunctionConfiguration"] == 3
     assert len(sleeps) == 2
     assert configuration(aws)["MemorySize"] == 512
-    assert result["function"]["version"] == "2"
+    assert own(result)["version"] == "2"
 
 
 def test_configuration_update_gives_up_on_a_lasting_conflict(run, aws, failing, sleeps):
@@ -661,7 +732,7 @@ def test_wrong_code_sha256_is_warned_about(run, aws):
     assert result["changed"] is True
     warnings = json.dumps(result["warnings"])  # ansible-core 2.19 returns structured warnings
     assert f"first.zip has CodeSha256 {aws.first['code_sha256']}" in warnings
-    assert "every run will update the code again" in warnings
+    assert f"every run will update the code of function {NAME} again" in warnings
 
 
 def test_tag_and_environment_values_are_compared_as_strings(run, aws):
@@ -672,3 +743,261 @@ def test_tag_and_environment_values_are_compared_as_strings(run, aws):
     assert result["changed"] is False
     assert described(aws)["Tags"] == {"Build": "42"}
     assert configuration(aws)["Environment"]["Variables"] == {"PORT": "8080"}
+
+
+# The alias
+
+
+def alias_version(aws, name=NAME, alias="live"):
+    return aws.lambda_.get_alias(FunctionName=name, Name=alias)["FunctionVersion"]
+
+
+def test_create_points_a_new_alias_at_version_1(run, aws, api_calls):
+    result = run(alias="live", alias_description="Serves API traffic")
+
+    assert writes(api_calls) == ["CreateFunction", "CreateAlias"]
+    assert calls_of(api_calls, "CreateAlias") == [
+        {"FunctionName": NAME, "Name": "live", "FunctionVersion": "1", "Description": "Serves API traffic"}
+    ]
+    alias = aws.lambda_.get_alias(FunctionName=NAME, Name="live")
+    assert own(result)["alias_arn"] == alias["AliasArn"]
+    assert (alias["FunctionVersion"], alias["Description"]) == ("1", "Serves API traffic")
+
+
+def test_alias_no_op_reads_three_times_and_writes_nothing(run, aws, api_calls):
+    run(alias="live", alias_description="Serves API traffic", **FULL)
+
+    result = run(alias="live", alias_description="Serves API traffic", **FULL)
+
+    assert result["changed"] is False
+    assert operations(api_calls) == ["GetFunction", "ListVersionsByFunction", "GetAlias"]
+    assert own(result)["alias_arn"] == aws.lambda_.get_alias(FunctionName=NAME, Name="live")["AliasArn"]
+
+
+def test_alias_follows_the_published_version(run, aws, api_calls):
+    run(alias="live")
+
+    result = run(alias="live", memory_size=512)
+
+    assert writes(api_calls) == ["UpdateFunctionConfiguration", "PublishVersion", "UpdateAlias"]
+    assert calls_of(api_calls, "UpdateAlias") == [{"FunctionName": NAME, "Name": "live", "FunctionVersion": "2"}]
+    assert alias_version(aws) == "2"
+    assert own(result)["version"] == "2"
+
+
+def test_alias_is_not_moved_by_a_tag_or_concurrency_change(run, aws, api_calls):
+    run(alias="live")
+
+    result = run(alias="live", tags={"Team": "api"}, reserved_concurrency=2)
+
+    assert result["changed"] is True
+    assert writes(api_calls) == ["PutFunctionConcurrency", "TagResource"]
+    assert alias_version(aws) == "1"
+
+
+def test_an_alias_moved_by_hand_goes_back_to_the_latest_version(run, aws, api_calls):
+    run(alias="live")
+    run(alias="live", memory_size=512)
+    aws.lambda_.update_alias(FunctionName=NAME, Name="live", FunctionVersion="1")
+
+    result = run(alias="live", memory_size=512, diff=True)
+
+    assert result["changed"] is True
+    assert writes(api_calls) == ["UpdateAlias"]
+    assert alias_version(aws) == "2"
+    (entry,) = result["diff"]
+    assert (entry["before"]["alias"], entry["after"]["alias"]) == ("live -> 1", "live -> 2")
+    assert {key for key, value in entry["before"].items() if entry["after"][key] != value} == {"alias"}
+
+
+def test_a_missing_alias_is_created_at_the_latest_version(run, aws, api_calls):
+    run()
+    run(memory_size=512)
+
+    result = run(alias="live", memory_size=512)
+
+    assert result["changed"] is True
+    assert writes(api_calls) == ["CreateAlias"]
+    assert alias_version(aws) == "2"
+
+
+def test_alias_description_is_compared_only_when_given(run, aws, api_calls):
+    run(alias="live", alias_description="old")
+
+    assert run(alias="live")["changed"] is False
+    result = run(alias="live", alias_description="new")
+
+    assert result["changed"] is True
+    assert calls_of(api_calls, "UpdateAlias") == [
+        {"FunctionName": NAME, "Name": "live", "FunctionVersion": "1", "Description": "new"}
+    ]
+    assert aws.lambda_.get_alias(FunctionName=NAME, Name="live")["Description"] == "new"
+
+
+def test_check_mode_diff_shows_the_alias_moving_to_the_new_version(run, aws, api_calls):
+    run(alias="live")
+
+    result = run(alias="live", memory_size=512, check_mode=True, diff=True)
+
+    assert result["changed"] is True
+    assert writes(api_calls) == []
+    assert alias_version(aws) == "1"
+    (entry,) = result["diff"]
+    assert entry["before_header"] == entry["after_header"] == NAME
+    changed = {key: (entry["before"][key], entry["after"][key]) for key in entry["after"]}
+    changed = {key: values for key, values in changed.items() if values[0] != values[1]}
+    assert changed == {
+        "memory_size": (256, 512),
+        "version": ("1", "(new version)"),
+        "alias": ("live -> 1", "live -> (new version)"),
+    }
+    assert own(result)["alias_arn"] == aws.lambda_.get_alias(FunctionName=NAME, Name="live")["AliasArn"]
+
+
+def test_check_mode_create_shows_the_alias_it_would_create(run, aws, api_calls):
+    result = run(alias="live", check_mode=True, diff=True)
+
+    (entry,) = result["diff"]
+    assert entry["before"] == {}
+    assert (entry["after"]["version"], entry["after"]["alias"]) == ("(new version)", "live -> (new version)")
+    assert own(result)["alias_arn"] is None
+    assert writes(api_calls) == []
+
+
+def test_check_mode_reports_an_alias_that_would_move_back(run, aws, api_calls):
+    run(alias="live")
+    run(alias="live", memory_size=512)
+    aws.lambda_.update_alias(FunctionName=NAME, Name="live", FunctionVersion="1")
+
+    result = run(alias="live", memory_size=512, check_mode=True)
+
+    assert result["changed"] is True
+    assert own(result)["new_version"] is False
+    assert writes(api_calls) == []
+
+
+def test_alias_errors_name_the_alias_and_the_function(run, aws, failing):
+    failing("CreateAlias", "AccessDeniedException", "not allowed")
+
+    result = run(alias="live")
+
+    assert result["failed"] is True
+    assert f"Failed to point alias live of function {NAME} at version 1" in result["msg"]
+
+
+def test_absent_deletes_the_function_with_its_versions_and_alias(run, aws, api_calls):
+    run(alias="live")
+    run(alias="live", memory_size=512)
+
+    result = run(alias="live", state="absent")
+
+    assert result["changed"] is True
+    assert writes(api_calls) == ["DeleteFunction"]
+    assert function_names(aws) == []
+
+
+# A list of functions in one invocation
+
+
+def entry(aws, name, **settings):
+    return {"name": name, "role_arn": aws.role, "handler": "app.handler", **settings}
+
+
+def test_a_list_is_created_in_one_run_each_with_its_own_settings(run, aws, api_calls):
+    functions = [
+        entry(aws, "fn-a", memory_size=128, tags={"Function": "a"}),
+        entry(aws, "fn-b", timeout=20, reserved_concurrency=2, tags={"Function": "b"}),
+        entry(aws, "fn-c", description="third"),
+    ]
+
+    result = run(functions=functions, alias="live")
+
+    assert result["changed"] is True
+    assert sorted(result["functions"]) == ["fn-a", "fn-b", "fn-c"]
+    assert writes(api_calls) == [
+        "CreateFunction",
+        "CreateAlias",
+        "CreateFunction",
+        "PutFunctionConcurrency",
+        "CreateAlias",
+        "CreateFunction",
+        "CreateAlias",
+    ]
+    assert aws.lambda_.get_function(FunctionName="fn-a")["Configuration"]["MemorySize"] == 128
+    assert aws.lambda_.get_function(FunctionName="fn-b")["Configuration"]["Timeout"] == 20
+    assert aws.lambda_.get_function(FunctionName="fn-b")["Tags"] == {"Function": "b"}
+    assert aws.lambda_.get_function(FunctionName="fn-c")["Configuration"]["Description"] == "third"
+    for name in ("fn-a", "fn-b", "fn-c"):
+        alias = aws.lambda_.get_alias(FunctionName=name, Name="live")
+        assert result["functions"][name]["alias_arn"] == alias["AliasArn"]
+        assert result["functions"][name]["version"] == alias["FunctionVersion"] == "1"
+
+
+def test_a_list_no_op_reads_each_function_once_and_writes_nothing(run, aws, api_calls):
+    functions = [entry(aws, f"fn-{index}", tags={"N": index}) for index in range(4)]
+    run(functions=functions, alias="live")
+
+    result = run(functions=functions, alias="live", diff=True)
+
+    assert result["changed"] is False
+    assert result["diff"] == []
+    assert writes(api_calls) == []
+    assert operations(api_calls) == ["GetFunction", "ListVersionsByFunction", "GetAlias"] * 4
+    assert not any(function["changed"] for function in result["functions"].values())
+
+
+def test_a_list_changes_only_the_function_that_differs(run, aws, api_calls):
+    functions = [entry(aws, "fn-a"), entry(aws, "fn-b")]
+    run(functions=functions, alias="live")
+
+    result = run(functions=[entry(aws, "fn-a"), entry(aws, "fn-b", memory_size=512)], alias="live", diff=True)
+
+    assert [params["FunctionName"] for name, params in api_calls if name in writes(api_calls)] == ["fn-b"] * 3
+    assert result["functions"]["fn-a"]["changed"] is False
+    assert result["functions"]["fn-b"]["changed"] is True
+    assert result["functions"]["fn-b"]["new_version"] is True
+    assert [diff["after_header"] for diff in result["diff"]] == ["fn-b"]
+
+
+def test_functions_not_listed_are_left_alone(run, aws):
+    run(functions=[entry(aws, "fn-a"), entry(aws, "fn-b")])
+
+    run(functions=[entry(aws, "fn-a")], state="absent")
+
+    assert function_names(aws) == ["fn-b"]
+
+
+def test_absent_deletes_the_listed_functions_and_skips_those_gone(run, aws, api_calls):
+    run(functions=[entry(aws, "fn-a"), entry(aws, "fn-b")])
+
+    result = run(functions=[{"name": "fn-a"}, {"name": "fn-b"}, {"name": "fn-gone"}], state="absent", code={})
+
+    assert result["changed"] is True
+    assert {name: function["changed"] for name, function in result["functions"].items()} == {
+        "fn-a": True,
+        "fn-b": True,
+        "fn-gone": False,
+    }
+    assert writes(api_calls) == ["DeleteFunction", "DeleteFunction"]
+    assert function_names(aws) == []
+
+
+def test_an_error_names_the_function_that_failed(run, aws, failing):
+    run(functions=[entry(aws, "fn-a")])
+    failing("CreateFunction", "InvalidParameterValueException", "Unsupported runtime")
+
+    result = run(functions=[entry(aws, "fn-a"), entry(aws, "fn-b")])
+
+    assert result["failed"] is True
+    assert "Failed to create function fn-b" in result["msg"]
+
+
+def test_the_module_imports_in_a_fresh_interpreter():
+    """Ansible runs the module alone: what it uses of botocore must be imported by the module itself."""
+    code = "import ansible_collections.serverless.tasks_api.plugins.modules.lambda_functions as m; print(m.AWS_ERRORS)"
+    imported = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": COLLECTIONS}
+    )
+
+    assert imported.returncode == 0, imported.stderr
+    assert "ClientError" in imported.stdout
