@@ -26,7 +26,7 @@ description:
     C(DetachRolePolicy), C(TagRole), C(UntagRole). A converged list makes no write call.
   - After C(CreateRole) the module waits for the role with the C(role_exists) waiter, as M(amazon.aws.iam_role)
     does (IAM is eventually consistent). On real AWS a service may still be unable to assume a new role for a
-    few seconds; the caller retries on that error (the collection's M(serverless.tasks_api.lambda_function)
+    few seconds; the caller retries on that error (the collection's M(serverless.tasks_api.lambda_functions)
     retries C(CreateFunction)).
   - Roles that are not in O(roles) are left alone; deleting a role is M(amazon.aws.iam_role)'s job.
   - The path of a role cannot be changed; an existing role with another path than O(roles[].path) fails the
