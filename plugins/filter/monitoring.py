@@ -21,10 +21,15 @@ def monitoring_composite_rule(alarm_names):
     return monitoring.monitoring_composite_rule(alarm_names)
 
 
+def monitoring_composite_alarms(alarm_names, name):
+    return monitoring.monitoring_composite_alarms(alarm_names, name)
+
+
 class FilterModule:
     def filters(self):
         return {
             "monitoring_alarms": as_filter_error(monitoring_alarms),
             "monitoring_dashboard": as_filter_error(monitoring_dashboard),
             "monitoring_composite_rule": as_filter_error(monitoring_composite_rule),
+            "monitoring_composite_alarms": as_filter_error(monitoring_composite_alarms),
         }

@@ -31,6 +31,7 @@ plus ``kind``, which the monitoring role drops before the call. The choices behi
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -42,6 +43,10 @@ MAX_DASHBOARD_ALARMS = 100
 MAX_ALARM_NAME = 255
 MAX_DESCRIPTION = 1024  # AlarmDescription; only a name of hundreds of characters makes one longer
 MAX_ALARM_RULE = 10240
+MAX_DASHBOARD_WIDGETS = 500
+# PutDashboard takes a body of up to 1 MB; measured as the compact JSON the cloudwatch_dashboard module sends,
+# against 1,000,000 bytes rather than 1 MiB so that "1 MB" read either way is kept.
+MAX_DASHBOARD_BODY = 1_000_000
 MAX_PERIOD_TIMES_EVALUATIONS = 86400
 TREAT_MISSING_DATA = "notBreaching"
 
@@ -116,28 +121,81 @@ def monitoring_dashboard(functions: object, settings: object, alarm_arns: object
     arns = _alarm_arns(alarm_arns)
     sections = []
     if arns:
-        sections.append(
-            [_widget("alarm", GRID_WIDTH, 6, {"title": "Alarms", "alarms": arns, "sortBy": "stateUpdatedTimestamp"})]
-        )
+        sections.append(_alarm_widgets(arns))
     sections.append(_api_widgets(config))
     sections.append(_function_widgets(entries, config))
     sections.append(_table_widgets(config))
-    return {"widgets": _layout(sections)}
+    body = {"widgets": _layout(sections)}
+    _check_dashboard_size(body, len(arns))
+    return body
 
 
 def monitoring_composite_rule(alarm_names: object) -> str:
     """The AlarmRule of a composite alarm in ALARM when any of ``alarm_names`` is: ``ALARM("a") OR ALARM("b")``."""
+    names = _alarm_names(alarm_names)
+    rule = _any_alarm_rule(names)
+    if len(rule) > MAX_ALARM_RULE:
+        raise ValueError(
+            f"alarm_names: the rule for {len(names)} alarms is {len(rule)} characters, more than the "
+            f"{MAX_ALARM_RULE} an AlarmRule may have; group the alarms in more than one composite alarm"
+        )
+    return rule
+
+
+def monitoring_composite_alarms(alarm_names: object, name: object) -> list[dict]:
+    """The composite alarms that make ``name`` ALARM when any of ``alarm_names`` is, each ``{name, rule}``.
+
+    One alarm, ``name`` with the rule of ``monitoring_composite_rule``, when that rule fits in an AlarmRule.
+    Otherwise the names are grouped, in their order, into as few group composite alarms ``<name>-1``,
+    ``<name>-2``, ... as fit (each rule at most ``MAX_ALARM_RULE`` characters), and ``name`` comes last with
+    the rule ``ALARM("<name>-1") OR ALARM("<name>-2") ...``: the groups must exist before the alarm naming them.
+    """
+    if not isinstance(name, str) or not 1 <= len(name) <= MAX_ALARM_NAME or '"' in name or _has_control(name):
+        raise ValueError(
+            f"name: expected a composite alarm name of 1 to {MAX_ALARM_NAME} characters without a double quote "
+            f"or a control character, got {name!r}"
+        )
+    names = _alarm_names(alarm_names)
+    rule = _any_alarm_rule(names)
+    if len(rule) <= MAX_ALARM_RULE:
+        return [{"name": name, "rule": rule}]
+    groups = [[]]
+    length = 0
+    for member in names:
+        term = len(_any_alarm_rule([member]))
+        if groups[-1] and length + len(" OR ") + term > MAX_ALARM_RULE:
+            groups.append([])
+            length = 0
+        length += term + (len(" OR ") if len(groups[-1]) else 0)
+        groups[-1].append(member)
+    plan = [{"name": f"{name}-{index}", "rule": _any_alarm_rule(group)} for index, group in enumerate(groups, 1)]
+    clashes = [group["name"] for group in plan if group["name"] in names or len(group["name"]) > MAX_ALARM_NAME]
+    if clashes:
+        raise ValueError(
+            f"name: the group composite alarms {', '.join(clashes)} of {name!r} would be longer than "
+            f"{MAX_ALARM_NAME} characters or have the name of one of the alarms they watch; choose another name"
+        )
+    top = _any_alarm_rule([group["name"] for group in plan])
+    if len(top) > MAX_ALARM_RULE:
+        raise ValueError(
+            f"alarm_names: the {len(names)} alarms take {len(plan)} group composite alarms, whose rule is "
+            f"{len(top)} characters, more than the {MAX_ALARM_RULE} an AlarmRule may have"
+        )
+    return [*plan, {"name": name, "rule": top}]
+
+
+def _alarm_names(alarm_names: object) -> list[str]:
+    """``alarm_names`` as a list, each a name an AlarmRule can quote, none twice; the problem names its index."""
     names = _as_list(alarm_names)
     if not names:
         raise ValueError(f"alarm_names: expected a non-empty list of alarm names, got {alarm_names!r}")
-    alarm_names = names
     seen = set()
-    for index, name in enumerate(alarm_names):
+    for index, name in enumerate(names):
         if not isinstance(name, str) or not 1 <= len(name) <= MAX_ALARM_NAME:
             raise ValueError(
                 f"alarm_names[{index}]: expected an alarm name of 1 to {MAX_ALARM_NAME} characters, got {name!r}"
             )
-        if '"' in name or CONTROL_CHARACTERS.search(name):
+        if '"' in name or _has_control(name):
             raise ValueError(
                 f"alarm_names[{index}]: {name!r} has a double quote or a control character, which an AlarmRule "
                 "cannot quote"
@@ -145,13 +203,15 @@ def monitoring_composite_rule(alarm_names: object) -> str:
         if name in seen:
             raise ValueError(f"alarm_names[{index}]: {name!r} is listed twice")
         seen.add(name)
-    rule = " OR ".join(f'ALARM("{name}")' for name in alarm_names)
-    if len(rule) > MAX_ALARM_RULE:
-        raise ValueError(
-            f"alarm_names: the rule for {len(alarm_names)} alarms is {len(rule)} characters, more than the "
-            f"{MAX_ALARM_RULE} an AlarmRule may have; group the alarms in more than one composite alarm"
-        )
-    return rule
+    return names
+
+
+def _has_control(name: str) -> bool:
+    return CONTROL_CHARACTERS.search(name) is not None
+
+
+def _any_alarm_rule(names: list[str]) -> str:
+    return " OR ".join(f'ALARM("{name}")' for name in names)
 
 
 # Settings and inputs
@@ -248,18 +308,16 @@ def _alarm_arns(alarm_arns: object) -> list[str]:
     if arns is None:
         raise ValueError(f"alarm_arns: expected a list of CloudWatch alarm ARNs, got {alarm_arns!r}")
     alarm_arns = arns
-    if len(alarm_arns) > MAX_DASHBOARD_ALARMS:
-        raise ValueError(
-            f"alarm_arns: {len(alarm_arns)} ARNs, more than the {MAX_DASHBOARD_ALARMS} an alarm status widget shows"
-        )
+    seen = set()
     for index, arn in enumerate(alarm_arns):
         if not (isinstance(arn, str) and ALARM_ARN_PATTERN.fullmatch(arn)):
             raise ValueError(
                 f"alarm_arns[{index}]: expected a CloudWatch alarm ARN "
                 f"(arn:aws:cloudwatch:<region>:<account>:alarm:<name>), got {arn!r}"
             )
-        if arn in alarm_arns[:index]:
+        if arn in seen:
             raise ValueError(f"alarm_arns[{index}]: {arn!r} is listed twice")
+        seen.add(arn)
     return list(alarm_arns)
 
 
@@ -537,6 +595,41 @@ def _graph(config: dict, title: str, metrics: list[list], stat: str, width: int,
     }
     properties.update(extra)
     return _widget("metric", width, 6, properties)
+
+
+def _alarm_widgets(arns: list[str]) -> list[dict]:
+    """Alarm status widgets of at most ``MAX_DASHBOARD_ALARMS`` alarms each: "Alarms", or "Alarms (1/3)" ..."""
+    chunks = [arns[start : start + MAX_DASHBOARD_ALARMS] for start in range(0, len(arns), MAX_DASHBOARD_ALARMS)]
+    return [
+        _widget(
+            "alarm",
+            GRID_WIDTH,
+            6,
+            {
+                "title": "Alarms" if len(chunks) == 1 else f"Alarms ({index}/{len(chunks)})",
+                "alarms": chunk,
+                "sortBy": "stateUpdatedTimestamp",
+            },
+        )
+        for index, chunk in enumerate(chunks, 1)
+    ]
+
+
+def _check_dashboard_size(body: dict, alarm_count: int) -> None:
+    """Fail with the numbers when the body has more widgets, or more bytes, than PutDashboard takes."""
+    widgets = len(body["widgets"])
+    if widgets > MAX_DASHBOARD_WIDGETS:
+        raise ValueError(
+            f"functions: the dashboard would have {widgets} widgets ({alarm_count} alarms), more than the "
+            f"{MAX_DASHBOARD_WIDGETS} a CloudWatch dashboard may have"
+        )
+    # The text the cloudwatch_dashboard module sends: compact JSON with sorted keys.
+    size = len(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+    if size > MAX_DASHBOARD_BODY:
+        raise ValueError(
+            f"functions: the dashboard body would be {size} bytes ({alarm_count} alarms), more than the "
+            f"{MAX_DASHBOARD_BODY} bytes (1 MB) CloudWatch takes; split the functions over more than one stack"
+        )
 
 
 def _api_widgets(config: dict) -> list[dict]:

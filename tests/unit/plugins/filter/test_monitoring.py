@@ -1,6 +1,7 @@
 """Unit tests of the monitoring filters (plugins/filter/monitoring.py, plugins/plugin_utils/monitoring.py)."""
 
 import copy
+import itertools
 import json
 from pathlib import Path
 
@@ -21,6 +22,7 @@ FILTERS = FilterModule().filters()
 ALARMS = FILTERS["monitoring_alarms"]
 DASHBOARD = FILTERS["monitoring_dashboard"]
 COMPOSITE_RULE = FILTERS["monitoring_composite_rule"]
+COMPOSITE_ALARMS = FILTERS["monitoring_composite_alarms"]
 ALARM_OPTIONS = yaml.safe_load(cloudwatch_metric_alarm.DOCUMENTATION)["options"]
 PREFIX = "tasks-api-dev"
 SETTINGS = {
@@ -456,6 +458,70 @@ def test_the_dashboard_takes_the_alarm_settings_and_draws_their_thresholds():
     assert widgets["Lambda invocations"]["properties"]["period"] == 60
 
 
+def generated_manifest(count):
+    """``count`` functions fn00, fn01 ... cycling the default manifest's handlers, methods and actions."""
+    return normalize_manifest(
+        [
+            {
+                **{key: TASKS_MANIFEST[index % 5][key] for key in ("handler", "method", "dynamodb_actions")},
+                "name": f"fn{index:02d}",
+                "path": f"/fn{index:02d}" + ("/{id}" if "{id}" in TASKS_MANIFEST[index % 5]["path"] else ""),
+            }
+            for index in range(count)
+        ]
+    )
+
+
+def alarm_widgets(body):
+    return [widget for widget in body["widgets"] if widget["type"] == "alarm"]
+
+
+@pytest.mark.parametrize(("count", "titles"), [(100, ["Alarms"]), (101, ["Alarms (1/2)", "Alarms (2/2)"])])
+def test_alarms_beyond_100_go_to_another_alarm_widget(count, titles):
+    arns = [f"{ARNS[0]}-{index}" for index in range(count)]
+    body = dashboard(alarm_arns=arns)
+    widgets = alarm_widgets(body)
+    assert [widget["properties"]["title"] for widget in widgets] == titles
+    assert [len(widget["properties"]["alarms"]) for widget in widgets] == [100, count - 100][: len(titles)]
+    assert [arn for widget in widgets for arn in widget["properties"]["alarms"]] == arns
+    assert widgets == body["widgets"][: len(widgets)]
+    assert [(widget["x"], widget["y"], widget["width"]) for widget in widgets] == [
+        (0, 6 * i, 24) for i in range(len(titles))
+    ]
+    assert {widget["properties"]["sortBy"] for widget in widgets} == {"stateUpdatedTimestamp"}
+
+
+def test_the_alarms_of_64_functions_fill_three_alarm_widgets():
+    functions = generated_manifest(64)
+    names = [f"{PREFIX}-api-unhealthy"] + [alarm["name"] for alarm in alarms(functions)]
+    arns = [f"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:{name}" for name in names]
+    assert len(arns) == 1 + 64 * 3 + 2 + 2 + 6
+    body = dashboard(functions, alarm_arns=arns)
+    widgets = alarm_widgets(body)
+    assert [widget["properties"]["title"] for widget in widgets] == ["Alarms (1/3)", "Alarms (2/3)", "Alarms (3/3)"]
+    assert [arn for widget in widgets for arn in widget["properties"]["alarms"]] == arns
+    assert len(metric_widgets(body)["Lambda errors"]["properties"]["metrics"]) == 64
+    assert len(json.dumps(body, sort_keys=True, separators=(",", ":"))) < monitoring.MAX_DASHBOARD_BODY / 10
+
+
+def test_a_dashboard_body_over_1_mb_is_refused_with_its_size():
+    # 255-character alarm names: 4000 ARNs make 40 alarm widgets and more than 1,000,000 bytes.
+    arns = [f"arn:aws:cloudwatch:eu-west-1:123456789012:alarm:{index:0>255}" for index in range(4000)]
+    with pytest.raises(
+        ValueError,
+        match=r"^functions: the dashboard body would be \d+ bytes \(4000 alarms\), more than the 1000000 bytes",
+    ):
+        monitoring.monitoring_dashboard(TASKS_MANIFEST, SETTINGS, arns)
+    assert monitoring.monitoring_dashboard(TASKS_MANIFEST, SETTINGS, arns[:3000])["widgets"]
+
+
+def test_a_dashboard_of_more_than_500_widgets_is_refused(monkeypatch):
+    monkeypatch.setattr(monitoring, "MAX_DASHBOARD_WIDGETS", len(dashboard(alarm_arns=ARNS)["widgets"]))
+    assert dashboard(alarm_arns=ARNS)
+    with pytest.raises(ValueError, match=r"^functions: the dashboard would have 15 widgets \(101 alarms\)"):
+        monitoring.monitoring_dashboard(TASKS_MANIFEST, SETTINGS, [f"{ARNS[0]}-{index}" for index in range(101)])
+
+
 @pytest.mark.parametrize(
     ("settings", "alarm_arns", "message"),
     [
@@ -465,7 +531,6 @@ def test_the_dashboard_takes_the_alarm_settings_and_draws_their_thresholds():
         ({}, "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:a", "alarm_arns: expected a list"),
         ({}, ["arn:aws:sns:eu-west-1:123456789012:topic"], r"alarm_arns\[0\]: expected a CloudWatch alarm ARN"),
         ({}, [ARNS[0], ARNS[0]], r"alarm_arns\[1\]: .* is listed twice"),
-        ({}, [f"{ARNS[0]}-{index}" for index in range(101)], "alarm_arns: 101 ARNs, more than the 100"),
     ],
 )
 def test_bad_dashboard_inputs_are_named(settings, alarm_arns, message):
@@ -486,6 +551,94 @@ def test_the_composite_rule_of_every_alarm():
     rule = COMPOSITE_RULE(iter(names))
     assert rule.count("ALARM(") == len(names) == 25
     assert rule.startswith(f'ALARM("{PREFIX}-list-errors") OR ALARM("{PREFIX}-list-throttles")')
+
+
+# Composite alarms: one, or groups and one over them
+
+TOP = f"{PREFIX}-api-unhealthy"
+# 52 names of 184 characters: 52 x (184 + len('ALARM("")')) + 51 x len(" OR ") = 10240, the longest AlarmRule.
+FITTING = [f"{index:0>184}" for index in range(52)]
+
+
+def composite_members(functions, prefix=PREFIX):
+    definitions = alarms(functions, name_prefix=prefix, api_name=prefix)
+    return [alarm["name"] for alarm in definitions if alarm["kind"].startswith(("api_", "function_"))]
+
+
+def test_one_composite_alarm_when_the_rule_fits():
+    names = composite_members(TASKS_MANIFEST)
+    assert COMPOSITE_ALARMS(names, TOP) == [{"name": TOP, "rule": COMPOSITE_RULE(names)}]
+    assert COMPOSITE_ALARMS(iter(["only"]), TOP) == [{"name": TOP, "rule": 'ALARM("only")'}]
+
+
+def test_a_rule_of_exactly_10240_characters_is_one_alarm():
+    (top,) = COMPOSITE_ALARMS(FITTING, TOP)
+    assert len(top["rule"]) == 10240 == monitoring.MAX_ALARM_RULE
+    assert top == {"name": TOP, "rule": COMPOSITE_RULE(FITTING)}
+
+
+def test_one_more_member_makes_two_groups_and_the_alarm_over_them():
+    names = [*FITTING, "one-more"]
+    with pytest.raises(ValueError, match="group the alarms in more than one composite alarm"):
+        monitoring.monitoring_composite_rule(names)
+    plan = COMPOSITE_ALARMS(names, TOP)
+    assert plan == [
+        {"name": f"{TOP}-1", "rule": COMPOSITE_RULE(FITTING)},
+        {"name": f"{TOP}-2", "rule": 'ALARM("one-more")'},
+        {"name": TOP, "rule": f'ALARM("{TOP}-1") OR ALARM("{TOP}-2")'},
+    ]
+
+
+def members_of(rule):
+    return [term[len('ALARM("') : -len('")')] for term in rule.split(" OR ")]
+
+
+@pytest.mark.parametrize("prefix", [PREFIX, "tasks-api-integration-scale-check", "p" * 40])
+def test_the_alarms_of_64_functions(prefix):
+    names = composite_members(generated_manifest(64), prefix)
+    assert len(names) == 64 * 3 + 2
+    plan = COMPOSITE_ALARMS(names, f"{prefix}-api-unhealthy")
+    *groups, top = plan
+    assert top["name"] == f"{prefix}-api-unhealthy"
+    assert all(len(alarm["rule"]) <= 10240 for alarm in plan)
+    if len(" OR ".join(f'ALARM("{name}")' for name in names)) <= 10240:
+        assert groups == [] and top["rule"] == COMPOSITE_RULE(names)
+        return
+    assert [group["name"] for group in groups] == [f"{top['name']}-{index}" for index in range(1, len(groups) + 1)]
+    assert members_of(top["rule"]) == [group["name"] for group in groups]
+    assert [name for group in groups for name in members_of(group["rule"])] == names
+    # As few groups as fit: each but the last is full (its next member would not fit).
+    for group, following in itertools.pairwise(groups):
+        assert len(group["rule"]) + len(' OR ALARM("")') + len(members_of(following["rule"])[0]) > 10240
+
+
+def test_the_64_functions_need_groups_only_with_long_names():
+    assert len(COMPOSITE_ALARMS(composite_members(generated_manifest(64)), TOP)) == 1
+    long_prefix = "tasks-api-integration-scale-check"
+    assert len(COMPOSITE_ALARMS(composite_members(generated_manifest(64), long_prefix), f"{long_prefix}-x")) == 3
+
+
+@pytest.mark.parametrize(
+    ("alarm_names", "name", "message"),
+    [
+        (["a"], "", "name: expected a composite alarm name of 1 to 255 characters"),
+        (["a"], None, "name: expected a composite alarm name"),
+        (["a"], "x" * 256, "name: expected a composite alarm name"),
+        (["a"], 'say "hi"', "name: expected a composite alarm name .* without a double quote"),
+        ([], TOP, "alarm_names: expected a non-empty list"),
+        (["a", "a"], TOP, r"alarm_names\[1\]: 'a' is listed twice"),
+        ([*FITTING, f"{TOP}-1"], TOP, f"name: the group composite alarms {TOP}-1 of '{TOP}' would .* have the name"),
+        ([*FITTING, "b"], "x" * 254, "name: the group composite alarms x+-1, x+-2 of .* longer than 255 characters"),
+        (
+            [f"{index:0>255}" for index in range(1500)],
+            "x" * 250,
+            r"alarm_names: the 1500 alarms take 40 group composite alarms, whose rule is \d+ characters, more than",
+        ),
+    ],
+)
+def test_bad_composite_alarm_inputs_are_named(alarm_names, name, message):
+    with pytest.raises(ValueError, match=message):
+        monitoring.monitoring_composite_alarms(alarm_names, name)
 
 
 @pytest.mark.parametrize(
@@ -519,6 +672,7 @@ def test_bad_alarm_names_are_named(alarm_names, message):
         ("monitoring_dashboard", (TASKS_MANIFEST, {**SETTINGS, "region": None}), "settings.region: required"),
         ("monitoring_dashboard", (TASKS_MANIFEST, SETTINGS, ["x"]), r"alarm_arns\[0\]"),
         ("monitoring_composite_rule", ([],), "alarm_names: expected a non-empty list"),
+        ("monitoring_composite_alarms", (["a"], ""), "name: expected a composite alarm name"),
     ],
 )
 def test_filters_raise_ansible_filter_errors_named_after_the_filter(name, args, message):
