@@ -131,7 +131,7 @@ def test_check_mode_names_exactly_the_drifted_resources(stack):
         [
             (VPC_TASK, None),
             (TABLE_TASK, None),
-            (LOG_GROUP_TASK, f"{LOG_GROUP}: retention 7 -> 30"),
+            (LOG_GROUP_TASK, None),
             (FUNCTION_TASK, FUNCTION),
             # A real run publishes a version with the repaired memory and moves the alias to it.
             (ALIAS_REPORT_TASK, f"{FUNCTION}:live"),
@@ -148,6 +148,11 @@ def test_check_mode_shows_a_diff_where_the_module_gives_one(stack):
     function = changed[(FUNCTION_TASK, FUNCTION)]["diff"]
     assert (function["before"]["memory_size"], function["after"]["memory_size"]) == (512, 256)
     assert {key for key, value in function["before"].items() if function["after"][key] != value} == {"memory_size"}
+    # One invocation for every log group: one diff entry, for the drifted group only.
+    (log_group,) = changed[(LOG_GROUP_TASK, None)]["diff"]
+    assert (log_group["before_header"], log_group["after_header"]) == (LOG_GROUP, LOG_GROUP)
+    assert (log_group["before"]["retention"], log_group["after"]["retention"]) == (7, 30)
+    assert {key for key, value in log_group["before"].items() if log_group["after"][key] != value} == {"retention"}
     # The stock VPC module gives no diff: the report names the VPC with "(not reported by module)".
     assert "diff" not in changed[(VPC_TASK, None)]
 
@@ -167,7 +172,7 @@ def test_drift_yml_reports_each_drift_and_fails(stack):
     assert entries == {
         (VPC, NOT_REPORTED): (None, None, VPC_TASK),
         (TABLE, "point_in_time_recovery"): (True, False, TABLE_TASK),
-        (LOG_GROUP, "retention"): ("30", "7", LOG_GROUP_TASK),
+        (LOG_GROUP, "retention"): (30, 7, LOG_GROUP_TASK),
         (FUNCTION, "memory_size"): (256, 512, FUNCTION_TASK),
         (f"{FUNCTION}:live", NOT_REPORTED): (None, None, ALIAS_REPORT_TASK),
         (ALARM, "threshold"): ("1", "7", ALARM_TASK),
@@ -185,7 +190,7 @@ def test_a_real_run_repairs_exactly_the_drift(stack, repaired):
     assert {
         (VPC_TASK, None),
         (TABLE_TASK, None),
-        (LOG_GROUP_TASK, f"{LOG_GROUP}: retention 7 -> 30"),
+        (LOG_GROUP_TASK, None),
         (FUNCTION_TASK, FUNCTION),
         (ALIAS_TASK, f"{FUNCTION}:live"),
         (ALARM_TASK, f"{ALARM}: threshold 7 -> 1"),
