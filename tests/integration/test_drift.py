@@ -129,7 +129,7 @@ def test_check_mode_names_exactly_the_drifted_resources(stack):
         [
             (VPC_TASK, None),
             (TABLE_TASK, None),
-            (LOG_GROUP_TASK, f"{LOG_GROUP}: retention 7 -> 30"),
+            (LOG_GROUP_TASK, None),
             # One task for every function; its diff names the drifted one (FUNCTION).
             (FUNCTION_TASK, None),
             (ALARM_TASK, f"{ALARM}: threshold 7 -> 1"),
@@ -155,6 +155,11 @@ def test_check_mode_shows_a_diff_where_the_module_gives_one(stack):
         "version": ("1", "(new version)"),
         "alias": ("live -> 1", "live -> (new version)"),
     }
+    # One invocation for every log group: one diff entry, for the drifted group only.
+    (log_group,) = changed[(LOG_GROUP_TASK, None)]["diff"]
+    assert (log_group["before_header"], log_group["after_header"]) == (LOG_GROUP, LOG_GROUP)
+    assert (log_group["before"]["retention"], log_group["after"]["retention"]) == (7, 30)
+    assert {key for key, value in log_group["before"].items() if log_group["after"][key] != value} == {"retention"}
     # The stock VPC module gives no diff: the report names the VPC with "(not reported by module)".
     assert "diff" not in changed[(VPC_TASK, None)]
 
@@ -174,7 +179,7 @@ def test_drift_yml_reports_each_drift_and_fails(stack):
     assert entries == {
         (VPC, NOT_REPORTED): (None, None, VPC_TASK),
         (TABLE, "point_in_time_recovery"): (True, False, TABLE_TASK),
-        (LOG_GROUP, "retention"): ("30", "7", LOG_GROUP_TASK),
+        (LOG_GROUP, "retention"): (30, 7, LOG_GROUP_TASK),
         (FUNCTION, "memory_size"): (256, 512, FUNCTION_TASK),
         (FUNCTION, "version"): ("(new version)", "1", FUNCTION_TASK),
         (FUNCTION, "alias"): ("live -> (new version)", "live -> 1", FUNCTION_TASK),
@@ -192,7 +197,7 @@ def test_a_real_run_repairs_exactly_the_drift(stack, repaired):
     assert {
         (VPC_TASK, None),
         (TABLE_TASK, None),
-        (LOG_GROUP_TASK, f"{LOG_GROUP}: retention 7 -> 30"),
+        (LOG_GROUP_TASK, None),
         (FUNCTION_TASK, None),
         (ALARM_TASK, f"{ALARM}: threshold 7 -> 1"),
     } <= changed, changed

@@ -101,6 +101,9 @@ def test_a_rerun_and_a_dry_run_write_nothing(deployed):
     calls = rerun_and_dry_run(deployed.endpoint.url, deployed.outputs, "functions")
     assert {call.service for call in calls} >= {"lambda", "logs", "s3"}
     assert writes(calls) == []
+    # Each run reads the log groups with one DescribeLogGroups for the stack and the tags of each group.
+    per_run = ["DescribeLogGroups", *["ListTagsForResource"] * len(FUNCTIONS)]
+    assert [call.operation for call in calls if call.service == "logs"] == per_run * 2
 
 
 class DeployedFunction:
