@@ -135,7 +135,7 @@ def test_check_mode_names_exactly_the_drifted_resources(stack):
             (FUNCTION_TASK, FUNCTION),
             # A real run publishes a version with the repaired memory and moves the alias to it.
             (ALIAS_REPORT_TASK, f"{FUNCTION}:live"),
-            (ALARM_TASK, f"{ALARM}: threshold 7 -> 1"),
+            (ALARM_TASK, None),
         ],
         key=str,
     ), run.describe()
@@ -148,6 +148,11 @@ def test_check_mode_shows_a_diff_where_the_module_gives_one(stack):
     function = changed[(FUNCTION_TASK, FUNCTION)]["diff"]
     assert (function["before"]["memory_size"], function["after"]["memory_size"]) == (512, 256)
     assert {key for key, value in function["before"].items() if function["after"][key] != value} == {"memory_size"}
+    alarms = changed[(ALARM_TASK, None)]
+    assert [name for name, alarm in alarms["alarms"].items() if alarm["changed"]] == [ALARM]
+    (entry,) = alarms["diff"]
+    assert (entry["after_header"], entry["before"]["threshold"], entry["after"]["threshold"]) == (ALARM, 7.0, 1.0)
+    assert {key for key, value in entry["before"].items() if entry["after"][key] != value} == {"threshold"}
     # The stock VPC module gives no diff: the report names the VPC with "(not reported by module)".
     assert "diff" not in changed[(VPC_TASK, None)]
 
@@ -170,7 +175,7 @@ def test_drift_yml_reports_each_drift_and_fails(stack):
         (LOG_GROUP, "retention"): ("30", "7", LOG_GROUP_TASK),
         (FUNCTION, "memory_size"): (256, 512, FUNCTION_TASK),
         (f"{FUNCTION}:live", NOT_REPORTED): (None, None, ALIAS_REPORT_TASK),
-        (ALARM, "threshold"): ("1", "7", ALARM_TASK),
+        (ALARM, "threshold"): (1.0, 7.0, ALARM_TASK),
     }
     (message,) = drifted.run.failure_messages()
     assert message == (
@@ -188,7 +193,7 @@ def test_a_real_run_repairs_exactly_the_drift(stack, repaired):
         (LOG_GROUP_TASK, f"{LOG_GROUP}: retention 7 -> 30"),
         (FUNCTION_TASK, FUNCTION),
         (ALIAS_TASK, f"{FUNCTION}:live"),
-        (ALARM_TASK, f"{ALARM}: threshold 7 -> 1"),
+        (ALARM_TASK, None),
     } <= changed, changed
     assert "Application" in {tag["Key"] for tag in vpc(stack.endpoint)["Tags"]}
     assert alarm(stack.endpoint)["Threshold"] == 1.0
