@@ -2,8 +2,10 @@
 
 Importable without Ansible; ``plugins/filter/monitoring.py`` turns ``ValueError`` into ``AnsibleFilterError``.
 
-Every alarm definition is a dict whose keys are option names of ``amazon.aws.cloudwatch_metric_alarm``,
-plus ``kind``, which the monitoring role drops before the call. The choices behind them:
+Every alarm definition is a dict whose keys are suboptions of the ``alarms`` of the collection's
+``cloudwatch_metric_alarms`` module (``comparison`` its alias of ``comparison_operator``, the option name of
+``amazon.aws.cloudwatch_metric_alarm``), plus ``kind``, which the monitoring role drops before the call. The
+choices behind them:
 
 - Lambda metrics by ``FunctionName`` alone, the aggregate of every version and alias. The API invokes the
   function's alias, so the alias's ``Resource`` dimension would see the same requests, but it would also
@@ -16,8 +18,8 @@ plus ``kind``, which the monitoring role drops before the call. The choices behi
   the table, not its global secondary indexes (the stack's table has none).
 - DynamoDB ``SystemErrors`` also exists only per ``TableName`` and ``Operation``, so there is one alarm per
   operation the manifest's actions allow (``OPERATIONS_BY_ACTION``). A metric-math alarm summing them would
-  be one alarm, but ``cloudwatch_metric_alarm`` reports every alarm defined by ``metrics`` as changed on
-  every run (it drops ``Metrics`` from the alarm it reads back before comparing), which breaks idempotence.
+  be one alarm, but ``cloudwatch_metric_alarms`` manages single metric alarms only (and the stock
+  ``cloudwatch_metric_alarm`` reports every alarm defined by ``metrics`` as changed on every run).
 - ``treat_missing_data`` is ``notBreaching`` everywhere, for the same reason each time: these metrics have
   no data point when nothing happened (no invocation, no request, no throttle, no DynamoDB error), and
   nothing happening is healthy. ``missing`` would leave a quiet stack in INSUFFICIENT_DATA (grey on the

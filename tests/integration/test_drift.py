@@ -132,7 +132,7 @@ def test_check_mode_names_exactly_the_drifted_resources(stack):
             (LOG_GROUP_TASK, None),
             # One task for every function; its diff names the drifted one (FUNCTION).
             (FUNCTION_TASK, None),
-            (ALARM_TASK, f"{ALARM}: threshold 7 -> 1"),
+            (ALARM_TASK, None),
         ],
         key=str,
     ), run.describe()
@@ -160,6 +160,11 @@ def test_check_mode_shows_a_diff_where_the_module_gives_one(stack):
     assert (log_group["before_header"], log_group["after_header"]) == (LOG_GROUP, LOG_GROUP)
     assert (log_group["before"]["retention"], log_group["after"]["retention"]) == (7, 30)
     assert {key for key, value in log_group["before"].items() if log_group["after"][key] != value} == {"retention"}
+    alarms = changed[(ALARM_TASK, None)]
+    assert [name for name, alarm in alarms["alarms"].items() if alarm["changed"]] == [ALARM]
+    (entry,) = alarms["diff"]
+    assert (entry["after_header"], entry["before"]["threshold"], entry["after"]["threshold"]) == (ALARM, 7.0, 1.0)
+    assert {key for key, value in entry["before"].items() if entry["after"][key] != value} == {"threshold"}
     # The stock VPC module gives no diff: the report names the VPC with "(not reported by module)".
     assert "diff" not in changed[(VPC_TASK, None)]
 
@@ -183,7 +188,7 @@ def test_drift_yml_reports_each_drift_and_fails(stack):
         (FUNCTION, "memory_size"): (256, 512, FUNCTION_TASK),
         (FUNCTION, "version"): ("(new version)", "1", FUNCTION_TASK),
         (FUNCTION, "alias"): ("live -> (new version)", "live -> 1", FUNCTION_TASK),
-        (ALARM, "threshold"): ("1", "7", ALARM_TASK),
+        (ALARM, "threshold"): (1.0, 7.0, ALARM_TASK),
     }
     (message,) = drifted.run.failure_messages()
     assert message == (
@@ -199,7 +204,7 @@ def test_a_real_run_repairs_exactly_the_drift(stack, repaired):
         (TABLE_TASK, None),
         (LOG_GROUP_TASK, None),
         (FUNCTION_TASK, None),
-        (ALARM_TASK, f"{ALARM}: threshold 7 -> 1"),
+        (ALARM_TASK, None),
     } <= changed, changed
     assert "Application" in {tag["Key"] for tag in vpc(stack.endpoint)["Tags"]}
     assert alarm(stack.endpoint)["Threshold"] == 1.0
