@@ -13,6 +13,10 @@ def api_routes(functions, alias_arns, authorization="API_KEY"):
     return routes.api_routes(functions, alias_arns, authorization)
 
 
+def api_invoke_permissions(functions, names, alias_name, api_id, region, account_id, partition="aws"):
+    return routes.api_invoke_permissions(functions, names, alias_name, api_id, region, account_id, partition)
+
+
 def execute_api_source_arn(route, api_id, region, account_id, partition="aws"):
     return routes.execute_api_source_arn(route, api_id, region, account_id, partition)
 
@@ -20,6 +24,7 @@ def execute_api_source_arn(route, api_id, region, account_id, partition="aws"):
 class FilterModule:
     def filters(self):
         return {
+            "api_invoke_permissions": as_filter_error(api_invoke_permissions),
             "api_routes": as_filter_error(api_routes),
             "execute_api_source_arn": as_filter_error(execute_api_source_arn),
         }

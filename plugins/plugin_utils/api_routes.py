@@ -39,3 +39,37 @@ def execute_api_source_arn(route: dict, api_id: str, region: str, account_id: st
         raise ValueError("api_id: expected the REST API's id")
     path = PATH_PARAMETER.sub("*", route["path"]).lstrip("/")
     return f"arn:{partition}:execute-api:{region}:{account_id}:{api_id}/*/{route['method']}/{path}"
+
+
+def api_invoke_permissions(
+    functions: list[dict],
+    names: dict,
+    alias_name: str,
+    api_id: str,
+    region: str,
+    account_id: str,
+    partition: str = "aws",
+) -> list[dict]:
+    """One Lambda permission per manifest entry: this API, on any stage, may invoke the alias for its route only.
+
+    The list ``serverless.tasks_api.lambda_permissions`` takes: statement ``apigateway-<method>-<name>`` on the
+    alias of the entry's function, scoped by :func:`execute_api_source_arn`.
+    """
+    if not isinstance(functions, list) or not isinstance(names, dict):
+        raise ValueError("expected the manifest (a list) and the function names by manifest name (a dict)")
+    if not alias_name:
+        raise ValueError("alias_name: expected the name of the functions' alias")
+    missing = [entry.get("name") for entry in functions if entry.get("name") not in names]
+    if missing:
+        raise ValueError(f"names: no function name for the functions {', '.join(map(str, missing))}")
+    return [
+        {
+            "function_name": names[entry["name"]],
+            "qualifier": alias_name,
+            "statement_id": f"apigateway-{entry['method'].lower()}-{entry['name']}",
+            "action": "lambda:InvokeFunction",
+            "principal": "apigateway.amazonaws.com",
+            "source_arn": execute_api_source_arn(entry, api_id, region, account_id, partition),
+        }
+        for entry in functions
+    ]

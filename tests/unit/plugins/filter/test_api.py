@@ -68,3 +68,48 @@ def test_source_arn_is_stage_agnostic_with_parameters_as_wildcards(path, expecte
 def test_source_arn_needs_the_api_id():
     with pytest.raises(AnsibleFilterError, match="execute_api_source_arn: api_id"):
         SOURCE_ARN({"method": "GET", "path": "/tasks"}, "", "us-east-1", "1")
+
+
+INVOKE_PERMISSIONS = FILTERS["api_invoke_permissions"]
+NAMES = {"list": "p-list", "get": "p-get"}
+
+
+def test_invoke_permissions_follow_the_manifest():
+    assert INVOKE_PERMISSIONS(MANIFEST, NAMES, "live", "abc123", "eu-west-1", "123456789012", "aws-cn") == [
+        {
+            "function_name": "p-list",
+            "qualifier": "live",
+            "statement_id": "apigateway-get-list",
+            "action": "lambda:InvokeFunction",
+            "principal": "apigateway.amazonaws.com",
+            "source_arn": "arn:aws-cn:execute-api:eu-west-1:123456789012:abc123/*/GET/tasks",
+        },
+        {
+            "function_name": "p-get",
+            "qualifier": "live",
+            "statement_id": "apigateway-get-get",
+            "action": "lambda:InvokeFunction",
+            "principal": "apigateway.amazonaws.com",
+            "source_arn": "arn:aws-cn:execute-api:eu-west-1:123456789012:abc123/*/GET/tasks/*",
+        },
+    ]
+
+
+def test_invoke_permission_statement_ids_have_the_method_in_lower_case():
+    manifest = [{"name": "create", "method": "POST", "path": "/tasks"}]
+    (permission,) = INVOKE_PERMISSIONS(manifest, {"create": "p-create"}, "live", "abc123", "us-east-1", "1")
+    assert permission["statement_id"] == "apigateway-post-create"
+    assert permission["source_arn"] == "arn:aws:execute-api:us-east-1:1:abc123/*/POST/tasks"
+
+
+def test_invoke_permissions_name_the_functions_without_a_name():
+    with pytest.raises(
+        AnsibleFilterError, match="api_invoke_permissions: names: no function name for the functions get"
+    ):
+        INVOKE_PERMISSIONS(MANIFEST, {"list": "p-list"}, "live", "abc123", "us-east-1", "1")
+
+
+@pytest.mark.parametrize(("alias_name", "api_id", "named"), [("", "abc123", "alias_name"), ("live", "", "api_id")])
+def test_invoke_permissions_need_the_alias_and_the_api_id(alias_name, api_id, named):
+    with pytest.raises(AnsibleFilterError, match=f"api_invoke_permissions: {named}"):
+        INVOKE_PERMISSIONS(MANIFEST, NAMES, alias_name, api_id, "us-east-1", "1")
