@@ -68,7 +68,8 @@ options:
         description:
           - The ARN of the Lambda function or alias the method invokes, for example
             V(arn:aws:lambda:us-east-1:123456789012:function:tasks-api-prod-get:live).
-          - The module does not grant API Gateway permission to invoke it; use M(serverless.tasks_api.lambda_permissions).
+          - The module does not grant API Gateway permission to invoke it;
+            use M(serverless.tasks_api.lambda_permissions).
         type: str
         required: true
       authorization_type:
