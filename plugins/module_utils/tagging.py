@@ -13,13 +13,19 @@ def requested_tags(module):
 
 
 def desired_tags(module, current_tags):
-    """The tags the resource ends up with: O(tags), with O(purge_tags) deciding about the other current tags.
+    """The tags the resource ends up with: O(tags), with O(purge_tags) deciding about the other current tags."""
+    return merged_tags(module.params["tags"], current_tags, module.params["purge_tags"])
 
-    Tags starting with ``aws:`` are kept when purging; the current tags are kept when O(tags) is omitted.
+
+def merged_tags(tags, current_tags, purge):
+    """The tags a resource ends up with: ``tags`` (values as strings), ``purge`` deciding about the other current ones.
+
+    Tags starting with ``aws:`` are kept when purging; the current tags are kept when ``tags`` is None. Modules
+    that manage a list of resources call it with each resource's own tags.
     """
-    tags = requested_tags(module)
     if tags is None:
         return dict(current_tags)
-    if module.params["purge_tags"]:
+    tags = {key: str(value) for key, value in tags.items()}
+    if purge:
         return {**{key: value for key, value in current_tags.items() if key.startswith("aws:")}, **tags}
     return {**current_tags, **tags}

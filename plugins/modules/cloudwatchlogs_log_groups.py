@@ -159,6 +159,7 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
 from ansible_collections.serverless.tasks_api.plugins.module_utils.retries import jittered_backoff
+from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import merged_tags
 
 # The values PutRetentionPolicy accepts for retentionInDays.
 # fmt: off
@@ -184,14 +185,6 @@ def group_arn(group):
     """The ARN of a described log group, without the ``:*`` that ``arn`` ends with."""
     arn = group.get("logGroupArn") or group["arn"]
     return arn[: -len(":*")] if arn.endswith(":*") else arn
-
-
-def wanted_tags(tags, current, purge):
-    """The tags a group ends up with: ``tags`` (as strings), and the current ones kept by ``purge``."""
-    tags = {key: str(value) for key, value in tags.items()}
-    if purge:
-        return {**{key: value for key, value in current.items() if key.startswith("aws:")}, **tags}
-    return {**current, **tags}
 
 
 def common_prefix(names):
@@ -258,7 +251,7 @@ def wanted_properties(entry, before, purge):
     if entry["kms_key_id"]:
         properties["kms_key_id"] = entry["kms_key_id"]
     if entry["tags"] is not None:
-        properties["tags"] = wanted_tags(entry["tags"], before.get("tags", {}), purge)
+        properties["tags"] = merged_tags(entry["tags"], before.get("tags", {}), purge)
     return properties
 
 

@@ -213,6 +213,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
 )
 
 from ansible_collections.serverless.tasks_api.plugins.module_utils.retries import jittered_backoff
+from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import merged_tags
 
 WAIT_DELAY = 1
 WAIT_ATTEMPTS = 40
@@ -309,13 +310,6 @@ def wanted_role(spec):
     return role
 
 
-def tags_after(current, wanted, purge):
-    """The tags the role ends up with; ``aws:`` tags are never removed."""
-    if purge:
-        return {**{key: value for key, value in current.items() if key.startswith("aws:")}, **wanted}
-    return {**current, **wanted}
-
-
 def current_state(client, name, wanted, params):
     """The role's managed properties now ({} when it does not exist), and the role itself (None then)."""
     role = get_role(client, name)
@@ -352,7 +346,7 @@ def target_state(before, wanted, params):
     """
     after = {key: value for key, value in wanted.items() if key not in ("tags", "managed_policy_arns")}
     if "tags" in wanted:
-        after["tags"] = tags_after(before.get("tags", {}), wanted["tags"], params["purge_tags"])
+        after["tags"] = merged_tags(wanted["tags"], before.get("tags", {}), params["purge_tags"])
     if "managed_policy_arns" in before:
         kept = [] if params["purge_managed_policies"] else before["managed_policy_arns"]
         after["managed_policy_arns"] = sorted(set(kept) | set(wanted["managed_policy_arns"]))

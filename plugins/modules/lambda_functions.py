@@ -317,6 +317,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.serverless.tasks_api.plugins.module_utils.retries import jittered_backoff
+from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import merged_tags
 
 ROLE_NOT_ASSUMABLE = "cannot be assumed by Lambda"
 MAX_ROLE_DELAY = 10
@@ -430,19 +431,6 @@ def function_state(function):
     }
 
 
-def wanted_tags(tags, purge_tags, current_tags):
-    """The tags a function ends up with: its ``tags`` (values as strings), ``purge_tags`` deciding about the others.
-
-    Tags starting with ``aws:`` are kept when purging; the current tags are kept when ``tags`` is None.
-    """
-    if tags is None:
-        return dict(current_tags)
-    tags = {key: str(value) for key, value in tags.items()}
-    if purge_tags:
-        return {**{key: value for key, value in current_tags.items() if key.startswith("aws:")}, **tags}
-    return {**current_tags, **tags}
-
-
 def desired_state(params, wanted, current):
     """What a function should be: the shared ``params`` with its own ``wanted`` settings, over ``current``."""
     return {
@@ -459,7 +447,7 @@ def desired_state(params, wanted, current):
         "architecture": params["architecture"],
         "code_sha256": params["code_sha256"] or current.get("code_sha256"),
         "reserved_concurrency": wanted["reserved_concurrency"],
-        "tags": wanted_tags(wanted["tags"], params["purge_tags"], current.get("tags", {})),
+        "tags": merged_tags(wanted["tags"], current.get("tags", {}), params["purge_tags"]),
     }
 
 

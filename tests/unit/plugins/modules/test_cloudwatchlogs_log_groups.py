@@ -241,16 +241,6 @@ def test_omitted_tags_are_left_alone(run, logs, api_calls):
     assert tags_of(logs, LIST) == {**TAGS, "Function": "list"}
 
 
-def test_purge_keeps_the_tags_aws_sets():
-    current = {"aws:cloudformation:stack-name": "other", "Owner": "someone"}
-
-    assert cloudwatchlogs_log_groups.wanted_tags({"A": 1}, current, purge=True) == {
-        "aws:cloudformation:stack-name": "other",
-        "A": "1",
-    }
-    assert cloudwatchlogs_log_groups.wanted_tags({"A": 1}, current, purge=False) == {**current, "A": "1"}
-
-
 def test_another_kms_key_is_associated(run, logs, api_calls, associate_kms_key):
     run(log_groups=[entry(LIST, kms_key_id=OTHER_KEY)])
 
