@@ -42,6 +42,7 @@ sys.path[:0] = [str(BENCHMARKS.parent / "tools"), str(BENCHMARKS.parent / "tests
 import bench_handlers  # noqa: E402
 import bench_report  # noqa: E402
 import local_endpoint  # noqa: E402
+from converge_times import source_edition  # noqa: E402
 from fault_proxy import FaultProxy  # noqa: E402
 from free_port import free_port  # noqa: E402
 from mitogen_strategy import strategy_env  # noqa: E402
@@ -116,15 +117,6 @@ def private_endpoint(name: str) -> Iterator[Endpoint]:
     finally:
         local_endpoint.down(port, workdir)
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def source_edition(workdir: Path, edition: int) -> dict:
-    """Extra vars pointing the stack at a copy of lambda_src/ with one line added to one handler."""
-    source = workdir / f"lambda_src-{edition}"
-    shutil.copytree(REPO_ROOT / "lambda_src", source, ignore=shutil.ignore_patterns("__pycache__"))
-    with (source / "get_task.py").open("a") as handler:
-        handler.write(f"# benchmark edition {edition}\n")
-    return {"stack_functions_source_dir": str(source)}
 
 
 def site_scenarios(requests: int) -> tuple[list[dict], dict]:

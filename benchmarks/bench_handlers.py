@@ -14,10 +14,9 @@ import time
 from pathlib import Path
 
 from local_api_latency import Front, a_task_id, api_key_from_parameter, expect_ok, percentile
-from playbook_runner import REPO_ROOT
+from playbook_runner import REPO_ROOT, role_defaults
 
 LAMBDA_SRC = REPO_ROOT / "lambda_src"
-HANDLER_MODULES = ("list_tasks", "create_task", "get_task", "update_task", "delete_task")
 IMPORT_RUNS = 5
 
 # Imports the handler in a fresh interpreter where boto3 is already imported and boto3.client answers with a
@@ -73,7 +72,9 @@ def import_ms(module: str) -> dict:
 
 
 def import_figures() -> dict:
-    return {module: import_ms(module) for module in HANDLER_MODULES}
+    """The import time of the module of each handler of the default manifest."""
+    handlers = [function["handler"] for function in role_defaults("stack")["stack_functions"]]
+    return {module: import_ms(module) for module in dict.fromkeys(handler.split(".")[0] for handler in handlers)}
 
 
 def front_figures(front_url: str, endpoint_url: str, parameter: str, requests: int) -> dict:
