@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,6 +13,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 TIMEOUT_SECONDS = 900
+# A host's line of the PLAY RECAP: "local-us-east-1 : ok=138  changed=36  unreachable=0  failed=0 ..."
+RECAP_LINE = re.compile(r"^(\S+)\s+:\s+((?:\w+=\d+\s*)+)$", re.MULTILINE)
+RECAP_COUNT = re.compile(r"(\w+)=(\d+)")
 
 
 @dataclass
@@ -56,6 +60,11 @@ class PlaybookRun:
         failed = [task["task"]["name"] for task in self._tasks() if any(r.get("failed") for r in self._results(task))]
         return [name.split(" : ", 1)[-1] for name in failed]
 
+    def results_of(self, name: str) -> list[dict]:
+        """The results of the tasks named ``name`` (without the role prefix), on every host."""
+        tasks = [task for task in self._tasks() if task["task"]["name"].split(" : ", 1)[-1] == name]
+        return [result for task in tasks for result in self._results(task)]
+
     def failure_messages(self) -> list[str]:
         return [str(r.get("msg")) for task in self._tasks() for r in self._results(task) if r.get("failed")]
 
@@ -71,37 +80,55 @@ class PlaybookRun:
         """Tasks that ran on the host (skipped ones excluded)."""
         return sum(1 for task in self._tasks() for result in self._results(task) if not result.get("skipped"))
 
+    def recap(self) -> dict[str, dict[str, int]]:
+        """The PLAY RECAP that a text callback (ansible.builtin.default) printed: counts by host."""
+        _, _, recap = self.stdout.rpartition("PLAY RECAP")
+        return {
+            host: {name: int(count) for name, count in RECAP_COUNT.findall(counts)}
+            for host, counts in RECAP_LINE.findall(recap)
+        }
+
     def describe(self) -> str:
         stats, failures = self.host_stats, self.failure_messages()
         return f"rc={self.returncode} stats={stats} failures={failures} stderr={self.stderr[-2000:]}"
 
 
-def playbook_env(endpoint_url: str) -> dict:
-    """The environment of a run: the repository's ansible.cfg, the JSON callback, the venv's tools, the endpoint."""
-    return {
+def playbook_env(endpoint_url: str | None, config: Path | None = None) -> dict:
+    """The environment of a run: an ansible.cfg, the venv's tools, the endpoint (when given) as AWS_ENDPOINT_URL.
+
+    Without ``config``: the repository's ansible.cfg with the JSON callback, parsed into ``PlaybookRun.output``.
+    With one: that file alone, its stdout callback included, as a user of the installed collection runs it.
+    """
+    env = {
         **os.environ,
-        "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
-        "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        "ANSIBLE_CONFIG": str(config or REPO_ROOT / "ansible.cfg"),
         "ANSIBLE_NOCOLOR": "1",
-        "AWS_ENDPOINT_URL": endpoint_url,
         "PATH": f"{ANSIBLE_PLAYBOOK.parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
+    if config is None:
+        env["ANSIBLE_STDOUT_CALLBACK"] = "ansible.posix.json"
+    if endpoint_url:
+        env["AWS_ENDPOINT_URL"] = endpoint_url
+    return env
 
 
 def run_playbook(
-    endpoint_url: str,
+    endpoint_url: str | None,
     playbook: str,
     *args: str,
     extra_vars: dict | None = None,
     inventory: str = "inventories/local",
     env_overrides: dict | None = None,
+    cwd: Path = REPO_ROOT,
+    config: Path | None = None,
 ) -> PlaybookRun:
-    env = {**playbook_env(endpoint_url), **(env_overrides or {})}
+    # PWD as a shell sets it: the stack role's default outputs directory is $PWD/outputs.
+    env = {**playbook_env(endpoint_url, config), "PWD": str(cwd), **(env_overrides or {})}
     command = [str(ANSIBLE_PLAYBOOK), playbook, "-i", inventory, *args]
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
     completed = subprocess.run(
-        command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
     )
     try:
         output = json.loads(completed.stdout)
