@@ -26,7 +26,7 @@ WITH_STRATEGY := $(if $(filter 1,$(MITOGEN)),eval "$$($(BIN)/python tools/mitoge
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv deploy smoke test test-faults lint unit integration molecule local-up local-down local-status api-up api-down bench ee-context lock clean
+.PHONY: help venv deploy smoke test test-faults lint unit integration molecule local-up local-down local-status api-up api-down bench artifact ee-context lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -91,8 +91,10 @@ molecule: venv ## molecule test of the default scenario on a private endpoint
 bench: venv ## The performance benchmark on private endpoints: prints the table, writes JSON and docs/performance.md
 	python benchmarks/bench.py
 
-ee-context: venv ## Build the collection artifact and the execution environment's build context (build/ee-context); no container engine needed
+artifact: venv ## Build the collection artifact into build/ (docs/installing.md)
 	ansible-galaxy collection build --force --output-path build
+
+ee-context: artifact ## Build the execution environment's build context into build/ee-context; no container engine needed
 	rm -rf build/ee-context
 	ansible-builder create -f execution-environment.yml -c build/ee-context --output-filename Containerfile
 
