@@ -26,7 +26,7 @@ WITH_STRATEGY := $(if $(filter 1,$(MITOGEN)),eval "$$($(BIN)/python tools/mitoge
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv deploy smoke test test-faults lint unit integration molecule local-up local-down local-status api-up api-down bench artifact ee-context lock clean
+.PHONY: help venv deploy smoke test test-faults lint unit integration molecule local-up local-down local-status api-up api-down bench artifact ee-context docs lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -97,6 +97,11 @@ artifact: venv ## Build the collection artifact into build/ (docs/installing.md)
 ee-context: artifact ## Build the execution environment's build context into build/ee-context; no container engine needed
 	rm -rf build/ee-context
 	ansible-builder create -f execution-environment.yml -c build/ee-context --output-filename Containerfile
+
+docs: venv ## Regenerate the generated docs: role pages, architecture diagram, OpenAPI reference
+	python tools/render_role_docs.py
+	python tools/render_architecture.py
+	python tools/render_openapi.py
 
 lock: ## Regenerate constraints.txt from a fresh resolve of requirements-dev.txt
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
