@@ -23,7 +23,7 @@ description:
     plans the old key was attached to.
   - O(description) and O(enabled) of an existing key are changed in place.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   name:
     description:

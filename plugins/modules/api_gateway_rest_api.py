@@ -23,7 +23,7 @@ description:
   - Authorizers, models, request validators, method responses, gateway responses, resource policies and the other
     settings not listed here are left alone.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   name:
     description:

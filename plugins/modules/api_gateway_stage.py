@@ -20,7 +20,7 @@ description:
     call, so a run with the same settings changes nothing.
   - Caching, canary settings, the client certificate and the web ACL are left alone.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   rest_api_id:
     description:

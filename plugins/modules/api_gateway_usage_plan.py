@@ -19,7 +19,7 @@ description:
     attached and detached one by one; a run with the same settings changes nothing.
   - Throttle settings of individual methods of a stage, and the AWS Marketplace product code, are left alone.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   name:
     description:

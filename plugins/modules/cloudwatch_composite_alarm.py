@@ -24,7 +24,7 @@ description:
   - No module of amazon.aws or community.aws manages composite alarms; use M(amazon.aws.cloudwatch_metric_alarm)
     for the metric alarms the rule refers to.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   name:
     description:

@@ -27,7 +27,7 @@ description:
   - Tags are set at creation and afterwards with C(TagResource) and C(UntagResource), since C(PutMetricAlarm)
     ignores tags when it updates an alarm.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   alarms:
     description:

@@ -21,7 +21,7 @@ description:
   - A table with deletion protection enabled is never deleted; the module fails instead.
   - The module does not manage secondary indexes, streams or the table class, and leaves them alone.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   name:
     description:
