@@ -194,12 +194,12 @@ from ansible_collections.serverless.tasks_api.plugins.module_utils.api_gateway i
     apigateway_retry,
     call_or_fail,
     delete_unless_gone,
-    desired_tags,
     exit_with_diff,
     plain_tags,
     snake_dict_with_tags,
     update_tags,
 )
+from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import desired_tags
 
 HIDDEN = "<hidden>"
 HIDDEN_CHANGED = "<hidden, changed>"

@@ -237,12 +237,12 @@ from ansible_collections.serverless.tasks_api.plugins.module_utils.api_gateway i
     apigateway_client,
     call_or_fail,
     delete_unless_gone,
-    desired_tags,
     exit_with_diff,
     plain_tags,
     snake_dict,
     update_tags,
 )
+from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import desired_tags
 
 THROTTLE_PATHS = (("burst_limit", "/throttle/burstLimit"), ("rate_limit", "/throttle/rateLimit"))
 QUOTA_PATHS = (("limit", "/quota/limit"), ("period", "/quota/period"), ("offset", "/quota/offset"))

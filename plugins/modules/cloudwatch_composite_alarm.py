@@ -327,7 +327,7 @@ def desired_state(module, current):
         "description": params["description"],
         "actions_enabled": params["actions_enabled"],
     }
-    state.update({field: sorted(set(params[field])) for field, _ in ACTION_LISTS})
+    state.update({field: sorted(set(params[field])) for field, _api_name in ACTION_LISTS})
     state["tags"] = desired_tags(module, current.get("tags", {}))
     return state
 

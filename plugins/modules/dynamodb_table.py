@@ -546,8 +546,8 @@ def create_params(module, desired):
         keys.append((desired["range_key_name"], desired["range_key_type"], "RANGE"))
     params = {
         "TableName": module.params["name"],
-        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": kind} for name, kind, _ in keys],
-        "KeySchema": [{"AttributeName": name, "KeyType": role} for name, _, role in keys],
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": kind} for name, kind, _role in keys],
+        "KeySchema": [{"AttributeName": name, "KeyType": role} for name, _kind, role in keys],
         "BillingMode": desired["billing_mode"],
         "SSESpecification": sse_specification(desired["sse"]),
         "DeletionProtectionEnabled": desired["deletion_protection"],
