@@ -10,11 +10,18 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from free_port import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAUNCHER = REPO_ROOT / "tools" / "local_endpoint.py"
 COLLECTIONS_PATH = REPO_ROOT / "collections"
+
+# pyproject.toml puts tools/ and tests/ on pytest's pythonpath; ansible-test units runs pytest with a configuration
+# of its own, so they are added here too.
+for _helpers in (REPO_ROOT / "tools", REPO_ROOT / "tests"):
+    if str(_helpers) not in sys.path:
+        sys.path.insert(0, str(_helpers))
+
+from free_port import free_port  # noqa: E402 - tools/ is on the path from here
 
 # Make `ansible_collections.serverless.tasks_api` importable (the link in collections/).
 if str(COLLECTIONS_PATH) not in sys.path:

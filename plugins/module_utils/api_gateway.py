@@ -19,10 +19,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.serverless.tasks_api.plugins.module_utils.retries import jittered_backoff
-from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import (  # noqa: F401 - re-exported
-    desired_tags,
-    requested_tags,
-)
+from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import requested_tags
 
 # Extra error codes retried with backoff, on top of the throttling and 5xx codes of module_utils/retries.py:
 # throttling only, or throttling and concurrent changes.

@@ -25,7 +25,7 @@ description:
   - There is no O(ignore:state) option. The account settings of a region always exist and cannot be deleted;
     the module only sets the role.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   cloudwatch_role_arn:
     description:

@@ -23,7 +23,7 @@ description:
     plans the old key was attached to.
   - O(description) and O(enabled) of an existing key are changed in place.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   name:
     description:
@@ -194,12 +194,12 @@ from ansible_collections.serverless.tasks_api.plugins.module_utils.api_gateway i
     apigateway_retry,
     call_or_fail,
     delete_unless_gone,
-    desired_tags,
     exit_with_diff,
     plain_tags,
     snake_dict_with_tags,
     update_tags,
 )
+from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import desired_tags
 
 HIDDEN = "<hidden>"
 HIDDEN_CHANGED = "<hidden, changed>"

@@ -23,7 +23,7 @@ description:
   - Authorizers, models, request validators, method responses, gateway responses, resource policies and the other
     settings not listed here are left alone.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   name:
     description:
@@ -340,12 +340,12 @@ from ansible_collections.serverless.tasks_api.plugins.module_utils.api_gateway i
     aws_call,
     call_or_fail,
     delete_unless_gone,
-    desired_tags,
     exit_with_diff,
     plain_tags,
     snake_dict_with_tags,
     update_tags,
 )
+from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import desired_tags
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
 PATH_PATTERN = re.compile(r"^(/|(/([A-Za-z0-9._-]+|\{[A-Za-z0-9_]+\}))+)$")

@@ -20,7 +20,7 @@ description:
     call, so a run with the same settings changes nothing.
   - Caching, canary settings, the client certificate and the web ACL are left alone.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   rest_api_id:
     description:
@@ -250,12 +250,12 @@ from ansible_collections.serverless.tasks_api.plugins.module_utils.api_gateway i
     apigateway_client,
     call_or_fail,
     delete_unless_gone,
-    desired_tags,
     exit_with_diff,
     plain_tags,
     snake_dict,
     update_tags,
 )
+from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import desired_tags
 
 DEFAULT_ACCESS_LOG_FORMAT = (
     '{"requestId":"$context.requestId","extendedRequestId":"$context.extendedRequestId",'
@@ -358,7 +358,7 @@ def stage_state(stage):
         "access_log_destination_arn": destination,
         "access_log_format": access_logs.get("format") if destination else None,
     }
-    state.update({field: settings.get(key) for field, _, key in METHOD_SETTINGS})
+    state.update({field: settings.get(key) for field, _path, key in METHOD_SETTINGS})
     state["variables"] = dict(stage.get("variables") or {})
     state["tags"] = plain_tags(stage)
     return state
@@ -401,7 +401,9 @@ def stage_patches(current, desired):
     """The UpdateStage patch operations for the settings that differ, empty when none does."""
     patches = [replace(path, desired[field]) for field, path in TOP_LEVEL_PATHS if current[field] != desired[field]]
     patches += access_log_patches(current, desired)
-    patches += [replace(path, desired[field]) for field, path, _ in METHOD_SETTINGS if current[field] != desired[field]]
+    patches += [
+        replace(path, desired[field]) for field, path, _key in METHOD_SETTINGS if current[field] != desired[field]
+    ]
     patches += variable_patches(current["variables"], desired["variables"])
     return patches
 

@@ -19,7 +19,7 @@ description:
     attached and detached one by one; a run with the same settings changes nothing.
   - Throttle settings of individual methods of a stage, and the AWS Marketplace product code, are left alone.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   name:
     description:
@@ -237,12 +237,12 @@ from ansible_collections.serverless.tasks_api.plugins.module_utils.api_gateway i
     apigateway_client,
     call_or_fail,
     delete_unless_gone,
-    desired_tags,
     exit_with_diff,
     plain_tags,
     snake_dict,
     update_tags,
 )
+from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import desired_tags
 
 THROTTLE_PATHS = (("burst_limit", "/throttle/burstLimit"), ("rate_limit", "/throttle/rateLimit"))
 QUOTA_PATHS = (("limit", "/quota/limit"), ("period", "/quota/period"), ("offset", "/quota/offset"))

@@ -24,7 +24,7 @@ description:
   - No module of amazon.aws or community.aws manages composite alarms; use M(amazon.aws.cloudwatch_metric_alarm)
     for the metric alarms the rule refers to.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   name:
     description:
@@ -327,7 +327,7 @@ def desired_state(module, current):
         "description": params["description"],
         "actions_enabled": params["actions_enabled"],
     }
-    state.update({field: sorted(set(params[field])) for field, _ in ACTION_LISTS})
+    state.update({field: sorted(set(params[field])) for field, _api_name in ACTION_LISTS})
     state["tags"] = desired_tags(module, current.get("tags", {}))
     return state
 

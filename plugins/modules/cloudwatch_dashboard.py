@@ -19,7 +19,7 @@ description:
   - Problems that CloudWatch reports about a body it accepted (C(DashboardValidationMessages)) are returned as
     warnings; a body it rejects fails the task with CloudWatch's validation messages.
   - This module supports check mode and diff mode; the diff shows the bodies before and after.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   name:
     description:

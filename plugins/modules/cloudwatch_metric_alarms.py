@@ -27,7 +27,7 @@ description:
   - Tags are set at creation and afterwards with C(TagResource) and C(UntagResource), since C(PutMetricAlarm)
     ignores tags when it updates an alarm.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   alarms:
     description:
@@ -488,14 +488,14 @@ def alarm_state(alarm, tags, with_tags):
 def desired_state(module, definition, current_tags, with_tags):
     """The managed settings an alarm ends up with, normalised as ``alarm_state`` normalises an existing one."""
     state = {"description": definition["description"]}
-    state.update({field: definition[field] for field, _ in SCALAR_SETTINGS})
+    state.update({field: definition[field] for field, _api_name in SCALAR_SETTINGS})
     state["dimensions"] = dimensions_of(definition)
     state["threshold"] = float(definition["threshold"])
     if state["datapoints_to_alarm"] is None:
         state["datapoints_to_alarm"] = definition["evaluation_periods"]
     for field in ("statistic", "extended_statistic", "evaluate_low_sample_count_percentile", "unit"):
         state[field] = state[field] or None
-    state.update({field: sorted(set(definition[field])) for field, _ in ACTION_LISTS})
+    state.update({field: sorted(set(definition[field])) for field, _api_name in ACTION_LISTS})
     if with_tags:
         state["tags"] = desired_tags(module, current_tags)
     return ordered(state)
@@ -504,8 +504,8 @@ def desired_state(module, definition, current_tags, with_tags):
 def ordered(state):
     """``state`` with its keys in the order of the diff: description, the metric, the rule, the actions, tags."""
     keys = ["description", "namespace", "metric_name", "dimensions"]
-    keys += [field for field, _ in SCALAR_SETTINGS if field not in keys]
-    keys += [field for field, _ in ACTION_LISTS] + ["tags"]
+    keys += [field for field, _api_name in SCALAR_SETTINGS if field not in keys]
+    keys += [field for field, _api_name in ACTION_LISTS] + ["tags"]
     return {key: state[key] for key in keys if key in state}
 
 

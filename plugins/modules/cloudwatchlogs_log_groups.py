@@ -23,7 +23,7 @@ description:
   - Unlike M(amazon.aws.cloudwatchlogs_log_group), check mode makes no write call at all (the retention included)
     and reports what a real run would change.
   - This module supports check mode and diff mode; the diff has one entry per log group that changes.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   log_groups:
     description:

@@ -21,7 +21,7 @@ description:
   - A table with deletion protection enabled is never deleted; the module fails instead.
   - The module does not manage secondary indexes, streams or the table class, and leaves them alone.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   name:
     description:
@@ -546,8 +546,8 @@ def create_params(module, desired):
         keys.append((desired["range_key_name"], desired["range_key_type"], "RANGE"))
     params = {
         "TableName": module.params["name"],
-        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": kind} for name, kind, _ in keys],
-        "KeySchema": [{"AttributeName": name, "KeyType": role} for name, _, role in keys],
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": kind} for name, kind, _role in keys],
+        "KeySchema": [{"AttributeName": name, "KeyType": role} for name, _kind, role in keys],
         "BillingMode": desired["billing_mode"],
         "SSESpecification": sse_specification(desired["sse"]),
         "DeletionProtectionEnabled": desired["deletion_protection"],

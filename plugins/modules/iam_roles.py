@@ -33,7 +33,7 @@ description:
     task, naming the role.
   - This module supports check mode and diff mode. In check mode a role that does not exist yet is reported
     with everything it would be created with, its policies included.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   roles:
     description:

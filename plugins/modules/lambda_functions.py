@@ -25,7 +25,7 @@ description:
   - Layers, the dead letter queue, KMS encryption of the environment, ephemeral storage and other settings not
     listed here are left alone.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   functions:
     description:

@@ -25,7 +25,7 @@ description:
     M(amazon.aws.lambda_policy) and O(amazon.aws.lambda_policy#module:state=absent).
   - C(ResourceConflictException) (another update of the function's policy in progress) is retried with backoff.
   - This module supports check mode and diff mode; the diff holds one entry per statement that changes.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   permissions:
     description:

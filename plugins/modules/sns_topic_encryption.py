@@ -19,7 +19,7 @@ description:
     the same way every time (a key ARN, a key id, an alias name or an alias ARN); C(SetTopicAttributes) is called
     only when they differ. A run with the same key changes nothing.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   topic_arn:
     description:

@@ -19,7 +19,7 @@ description:
     tags brought to the requested state.
   - Endpoints in the states C(deleted), C(deleting), C(failed), C(rejected) or C(expired) are ignored.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   vpc_id:
     description:

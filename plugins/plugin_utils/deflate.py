@@ -117,7 +117,7 @@ def _lz77(data: bytes) -> list[Token]:
         best_length = MIN_MATCH - 1
         best_distance = 0
         wanted = data[position + best_length]
-        for _ in range(chain):
+        for _link in range(chain):
             if candidate < lowest:
                 break
             if data[candidate + best_length] == wanted:
@@ -320,12 +320,12 @@ def _limited_lengths(counts: list[int], limit: int) -> list[int]:
     # An item is (weight, symbol, None) for a leaf or (weight, -1, (item, item)) for a package.
     leaf_items = [(count, symbol, None) for count, symbol in leaves]
     items = leaf_items
-    for _ in range(limit - 1):
+    for _level in range(limit - 1):
         packages = [(items[i][0] + items[i + 1][0], -1, (items[i], items[i + 1])) for i in range(0, len(items) - 1, 2)]
         items = sorted(leaf_items + packages, key=lambda item: item[0])
     stack = list(items[: 2 * len(leaves) - 2])
     while stack:
-        _, symbol, children = stack.pop()
+        _weight, symbol, children = stack.pop()
         if children is None:
             lengths[symbol] += 1
         else:
@@ -341,13 +341,13 @@ class _DynamicHeader:
         self.distance_count = max(1, _used_length(distance_lengths))
         self.runs = _run_lengths(literal_lengths[: self.literal_count] + distance_lengths[: self.distance_count])
         counts = [0] * 19
-        for symbol, _, _ in self.runs:
+        for symbol, _bits, _value in self.runs:
             counts[symbol] += 1
         self.code_lengths = _limited_lengths(_at_least_two(counts), MAX_CODE_LENGTH_CODE_LENGTH)
         self.code_length_count = max(4, _used_length([self.code_lengths[symbol] for symbol in _CODE_LENGTH_ORDER]))
         extra = {16: 2, 17: 3, 18: 7}
         self.bits = 5 + 5 + 4 + 3 * self.code_length_count
-        self.bits += sum(self.code_lengths[symbol] + extra.get(symbol, 0) for symbol, _, _ in self.runs)
+        self.bits += sum(self.code_lengths[symbol] + extra.get(symbol, 0) for symbol, _bits, _value in self.runs)
 
     def write(self, writer: _BitWriter) -> None:
         writer.write(self.literal_count - 257, 5)
@@ -395,5 +395,5 @@ def _run_lengths(lengths: list[int]) -> list[tuple[int, int, int]]:
                 step = min(run, 6)
                 runs.append((16, 2, step - 3))
                 run -= step
-        runs.extend((length, 0, 0) for _ in range(run))
+        runs.extend([(length, 0, 0)] * run)
     return runs

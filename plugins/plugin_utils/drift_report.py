@@ -66,7 +66,7 @@ def _changed(result: dict) -> bool:
 def _item_entries(task: str, result: dict) -> list[dict]:
     label = result.get("_ansible_item_label")
     label = "" if label is None else str(label)
-    resource, _, details = label.partition(": ") if label else (_resource_name(task, result), "", "")
+    resource, _separator, details = label.partition(": ") if label else (_resource_name(task, result), "", "")
     headed = _headed_diff_entries(task, result)
     if headed:
         return headed

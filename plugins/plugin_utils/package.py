@@ -91,7 +91,7 @@ def _excluded(relative: Path) -> bool:
 
 def handler_file(handler: str) -> Path:
     """``tasks.list.handler`` -> ``tasks/list.py``."""
-    module, _, function = handler.rpartition(".")
+    module, _dot, function = handler.rpartition(".")
     if not module or not function:
         raise ValueError(f"handlers: '{handler}' is not of the form module.function")
     return Path(*module.split(".")).with_suffix(".py")
@@ -147,8 +147,8 @@ def entries(root: Path, files: list[Path]) -> list[Entry]:
 
 def merged_entries(sources: list[Entry], dependencies: list[Entry]) -> list[Entry]:
     """Sources and dependencies sorted together by archive path; a path in both is an error."""
-    source_paths = {path for path, _ in sources}
-    clashes = sorted(path for path, _ in dependencies if path in source_paths)
+    source_paths = {path for path, _file in sources}
+    clashes = sorted(path for path, _file in dependencies if path in source_paths)
     if clashes:
         raise ValueError(f"requirements.txt: dependencies install files the source also holds: {', '.join(clashes)}")
     return sorted(sources + dependencies, key=lambda entry: entry[0])
@@ -249,7 +249,7 @@ def package_result(content: bytes, archive_entries: list[Entry], dependencies: l
         "sha256": digest.hex(),
         "code_sha256": base64.b64encode(digest).decode("ascii"),
         "size": len(content),
-        "files": [archive_path for archive_path, _ in archive_entries],
+        "files": [archive_path for archive_path, _file in archive_entries],
         "dependencies": dependencies,
     }
 

@@ -75,7 +75,7 @@ def test_function_manifest_keeps_given_settings_and_drops_repeats():
         timeout=29,
         reserved_concurrency=0,
     )
-    (entry, *_) = FILTERS["function_manifest"](functions)
+    entry = FILTERS["function_manifest"](functions)[0]
     assert entry["dynamodb_actions"] == ["dynamodb:Query", "dynamodb:Scan"]
     assert entry["dynamodb_indexes"] == ["by-owner", "by-status"]
     assert (entry["memory"], entry["timeout"], entry["reserved_concurrency"]) == (512, 29, 0)
@@ -83,7 +83,7 @@ def test_function_manifest_keeps_given_settings_and_drops_repeats():
 
 def test_null_optional_settings_mean_the_defaults():
     functions = manifest_with(0, memory=None, timeout=None, reserved_concurrency=None, dynamodb_indexes=None)
-    (entry, *_) = FILTERS["function_manifest"](functions)
+    entry = FILTERS["function_manifest"](functions)[0]
     assert (entry["memory"], entry["timeout"], entry["reserved_concurrency"], entry["dynamodb_indexes"]) == (
         256,
         10,

@@ -7,8 +7,9 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
-from module_calls import CREDENTIALS, REGION
 from moto import mock_aws
+
+from ansible_collections.serverless.tasks_api.tests.unit.plugins.modules.module_calls import CREDENTIALS, REGION
 
 
 @pytest.fixture

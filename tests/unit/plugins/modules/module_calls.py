@@ -8,7 +8,7 @@ GET_AND_LIST = ("Get", "List")  # how API Gateway and Lambda name their read ope
 
 
 def operations(api_calls):
-    return [name for name, _ in api_calls]
+    return [name for name, _params in api_calls]
 
 
 def calls_of(api_calls, operation):

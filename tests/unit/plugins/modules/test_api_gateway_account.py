@@ -10,9 +10,15 @@ from types import SimpleNamespace
 import boto3
 import pytest
 from ansible.module_utils.common import warnings as ansible_warnings
-from module_calls import REGION, calls_of, operations, trust_policy, writes
 
 from ansible_collections.serverless.tasks_api.plugins.modules import api_gateway_account
+from ansible_collections.serverless.tasks_api.tests.unit.plugins.modules.module_calls import (
+    REGION,
+    calls_of,
+    operations,
+    trust_policy,
+    writes,
+)
 
 PROPAGATION_ERROR = "The role ARN does not have required permissions set to API Gateway"
 OTHER_ROLE = "arn:aws:iam::123456789012:role/someone-elses-logs-role"

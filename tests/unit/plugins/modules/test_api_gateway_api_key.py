@@ -6,9 +6,14 @@ from types import SimpleNamespace
 import boto3
 import pytest
 from ansible.module_utils import basic
-from module_calls import REGION, calls_of, operations, writes
 
 from ansible_collections.serverless.tasks_api.plugins.modules import api_gateway_api_key
+from ansible_collections.serverless.tasks_api.tests.unit.plugins.modules.module_calls import (
+    REGION,
+    calls_of,
+    operations,
+    writes,
+)
 
 NAME = "tasks-api-test-clients"
 VALUE = "first-secret-value-0123456789"

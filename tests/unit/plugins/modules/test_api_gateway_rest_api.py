@@ -8,10 +8,15 @@ from urllib.parse import unquote
 
 import boto3
 import pytest
-from module_calls import REGION, calls_of, operations, writes
 from moto.apigateway.responses import APIGatewayResponse
 
 from ansible_collections.serverless.tasks_api.plugins.modules import api_gateway_rest_api
+from ansible_collections.serverless.tasks_api.tests.unit.plugins.modules.module_calls import (
+    REGION,
+    calls_of,
+    operations,
+    writes,
+)
 
 ACCOUNT = "123456789012"
 NAME = "tasks-api-test"
@@ -48,7 +53,8 @@ def moto_gaps_filled(monkeypatch):
     """Answer the two calls moto 5.2.5 lacks as AWS does: UpdateMethod, and tags on a REST API ARN."""
 
     def update_method(self):
-        _, _, api_id, _, resource_id, _, http_method = self.path.split("/")[:7]
+        # /restapis/{api_id}/resources/{resource_id}/methods/{http_method}
+        api_id, resource_id, http_method = self.path.split("/")[2:7:2]
         method = self.backend.get_method(api_id, resource_id, http_method)
         for operation in self._get_param("patchOperations"):
             if (operation["op"], operation["path"]) == ("replace", "/authorizationType"):

@@ -6,9 +6,14 @@ from types import SimpleNamespace
 import boto3
 import pytest
 import yaml
-from module_calls import REGION, calls_of, operations, writes
 
 from ansible_collections.serverless.tasks_api.plugins.modules import api_gateway_stage
+from ansible_collections.serverless.tasks_api.tests.unit.plugins.modules.module_calls import (
+    REGION,
+    calls_of,
+    operations,
+    writes,
+)
 
 STAGE = "prod"
 LOG_GROUP = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/apigateway/tasks-api-test"

@@ -5,9 +5,14 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
-from module_calls import REGION, calls_of, operations, writes
 
 from ansible_collections.serverless.tasks_api.plugins.modules import api_gateway_usage_plan
+from ansible_collections.serverless.tasks_api.tests.unit.plugins.modules.module_calls import (
+    REGION,
+    calls_of,
+    operations,
+    writes,
+)
 
 NAME = "tasks-api-test"
 MOTO_TAGS_ONLY_STAGES = (

@@ -14,12 +14,12 @@ import boto3
 import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
-from module_calls import calls_of, operations
 from moto import mock_aws
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.responses import EmptyResult
 
 from ansible_collections.serverless.tasks_api.plugins.modules import cloudwatch_composite_alarm
+from ansible_collections.serverless.tasks_api.tests.unit.plugins.modules.module_calls import calls_of, operations
 
 REGION = "us-east-1"
 NAME = "tasks-api-test-unhealthy"

@@ -9,10 +9,10 @@ import pytest
 from ansible.module_utils.common import warnings as ansible_warnings
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
-from module_calls import calls_of, operations
 from moto import mock_aws
 
 from ansible_collections.serverless.tasks_api.plugins.modules import cloudwatch_dashboard
+from ansible_collections.serverless.tasks_api.tests.unit.plugins.modules.module_calls import calls_of, operations
 
 REGION = "us-east-1"
 NAME = "tasks-api-test"

@@ -2,10 +2,14 @@
 
 import boto3
 import pytest
-from module_calls import REGION, calls_of, operations
 
 from ansible_collections.serverless.tasks_api.plugins.modules import cloudwatch_metric_alarms
 from ansible_collections.serverless.tasks_api.plugins.plugin_utils.monitoring import monitoring_alarms
+from ansible_collections.serverless.tasks_api.tests.unit.plugins.modules.module_calls import (
+    REGION,
+    calls_of,
+    operations,
+)
 
 READS = ("Describe", "List")
 PREFIX = "tasks-api-test"

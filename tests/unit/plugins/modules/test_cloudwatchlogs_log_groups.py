@@ -3,11 +3,15 @@
 import boto3
 import pytest
 from botocore.client import BaseClient
-from module_calls import REGION, calls_of, operations
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.logs.models import logs_backends
 
 from ansible_collections.serverless.tasks_api.plugins.modules import cloudwatchlogs_log_groups
+from ansible_collections.serverless.tasks_api.tests.unit.plugins.modules.module_calls import (
+    REGION,
+    calls_of,
+    operations,
+)
 
 PREFIX = "/aws/lambda/tasks-api-test-"
 LIST = f"{PREFIX}list"

@@ -3,11 +3,15 @@
 from types import SimpleNamespace
 
 import boto3
-import module_calls
 import pytest
-from module_calls import REGION, calls_of, operations
 
 from ansible_collections.serverless.tasks_api.plugins.modules import dynamodb_table
+from ansible_collections.serverless.tasks_api.tests.unit.plugins.modules import module_calls
+from ansible_collections.serverless.tasks_api.tests.unit.plugins.modules.module_calls import (
+    REGION,
+    calls_of,
+    operations,
+)
 
 NAME = "tasks-api-test-tasks"
 READS = ["DescribeTable", "DescribeContinuousBackups", "DescribeTimeToLive", "ListTagsOfResource"]

@@ -5,9 +5,14 @@ import json
 
 import boto3
 import pytest
-from module_calls import REGION, calls_of, operations, writes
 
 from ansible_collections.serverless.tasks_api.plugins.modules import iam_roles
+from ansible_collections.serverless.tasks_api.tests.unit.plugins.modules.module_calls import (
+    REGION,
+    calls_of,
+    operations,
+    writes,
+)
 
 ACCOUNT = "123456789012"  # moto's default account
 TRUST = {

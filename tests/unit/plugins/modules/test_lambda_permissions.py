@@ -8,9 +8,15 @@ from types import SimpleNamespace
 import boto3
 import pytest
 from botocore.client import BaseClient
-from module_calls import REGION, calls_of, operations, trust_policy, writes
 
 from ansible_collections.serverless.tasks_api.plugins.modules import lambda_permissions
+from ansible_collections.serverless.tasks_api.tests.unit.plugins.modules.module_calls import (
+    REGION,
+    calls_of,
+    operations,
+    trust_policy,
+    writes,
+)
 
 LIST = "tasks-api-test-list"
 GET = "tasks-api-test-get"

@@ -2,9 +2,13 @@
 
 import boto3
 import pytest
-from module_calls import REGION, calls_of, operations
 
 from ansible_collections.serverless.tasks_api.plugins.modules import sns_topic_encryption
+from ansible_collections.serverless.tasks_api.tests.unit.plugins.modules.module_calls import (
+    REGION,
+    calls_of,
+    operations,
+)
 
 NAME = "tasks-api-test-alarms"
 TOPIC = f"arn:aws:sns:{REGION}:123456789012:{NAME}"

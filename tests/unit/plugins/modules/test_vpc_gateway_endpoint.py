@@ -32,7 +32,7 @@ def network(fresh_endpoint):
     """A VPC with three route tables on an emptied local endpoint."""
     ec2 = fresh_endpoint.client("ec2")
     vpc_id = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
-    route_tables = [ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"] for _ in range(3)]
+    route_tables = [ec2.create_route_table(VpcId=vpc_id)["RouteTable"]["RouteTableId"] for _number in range(3)]
     return SimpleNamespace(ec2=ec2, vpc_id=vpc_id, route_tables=route_tables)
 
 

@@ -30,7 +30,7 @@ def block_type(raw: bytes) -> int:
 
 def distances_and_lengths(data: bytes) -> tuple[list[int], list[int]]:
     matches = [token for token in deflate._lz77(data) if not isinstance(token, int)]
-    return [distance for _, distance in matches], [length for length, _ in matches]
+    return [distance for _length, distance in matches], [length for length, _distance in matches]
 
 
 @pytest.mark.parametrize(
@@ -45,7 +45,7 @@ def distances_and_lengths(data: bytes) -> tuple[list[int], list[int]]:
         pytest.param(random_bytes(5000), id="random"),
         pytest.param(random_bytes(70_000, seed=3), id="random over 64 KiB, stored blocks split"),
         pytest.param(PYTHON_TEXT * 8 + random_bytes(40_000) + PYTHON_TEXT, id="over 64 KiB, the window slides"),
-        pytest.param(bytes(random.Random(4).choice(b"acgt") for _ in range(20_000)), id="four letters"),
+        pytest.param(bytes(random.Random(4).choice(b"acgt") for _letter in range(20_000)), id="four letters"),
         pytest.param(b"\0" * 100_000, id="long run"),
     ],
 )
@@ -86,7 +86,7 @@ def test_matches_reach_back_32768_bytes_and_not_further():
     assert zlib.decompress(deflate.compress(window + window[:300]), -15) == window + window[:300]
 
     too_far = random_bytes(32_769)
-    distances, _ = distances_and_lengths(too_far + too_far[:300])
+    distances, _lengths = distances_and_lengths(too_far + too_far[:300])
     assert max(distances, default=0) <= 32_768
     assert 32_769 not in distances
 
