@@ -26,7 +26,7 @@ WITH_STRATEGY := $(if $(filter 1,$(MITOGEN)),eval "$$($(BIN)/python tools/mitoge
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help venv deploy smoke test test-faults lint unit integration molecule local-up local-down local-status api-up api-down bench artifact ee-context docs lock clean
+.PHONY: help venv deploy smoke test test-faults lint sanity unit integration molecule local-up local-down local-status api-up api-down bench artifact ee-context docs lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -63,8 +63,9 @@ deploy: local-up ## Converge site.yml on the local endpoint, start the local API
 smoke: venv ## Run the smoke playbook against the local stack (every route through the local API front)
 	$(WITH_STRATEGY) AWS_ENDPOINT_URL=$(LOCAL_ENDPOINT) LOCAL_API_PORT=$(LOCAL_API_PORT) ansible-playbook playbooks/smoke.yml -i inventories/local -e stack_outputs_dir=$(CURDIR)/outputs
 
-test: venv ## Run every test: lint, unit, integration, molecule
+test: venv ## Run every test: lint, sanity, unit, integration, molecule
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory integration
 	$(MAKE) --no-print-directory molecule
@@ -74,6 +75,9 @@ lint: venv ## ruff, yamllint, ansible-lint (production profile)
 	ruff format --check .
 	yamllint --strict .
 	ansible-lint
+
+sanity: venv ## ansible-test sanity (every test that applies) and units (plugin tests) on a staged copy of the collection
+	python tools/ansible_test.py
 
 unit: venv ## Unit tests (filters, launcher corrections); no AWS
 	pytest tests/unit
@@ -110,4 +114,4 @@ lock: ## Regenerate constraints.txt from a fresh resolve of requirements-dev.txt
 	rm -rf .lock-venv
 
 clean: api-down local-down ## Remove the venv, outputs and caches (the endpoint is stopped first)
-	rm -rf $(VENV) outputs .pytest_cache .ruff_cache
+	rm -rf $(VENV) outputs build .pytest_cache .ruff_cache .cache/ansible-test

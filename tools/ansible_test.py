@@ -119,10 +119,12 @@ def write_pip_bootstrap(home: Path) -> None:
 
 
 def collection_files() -> list[str]:
-    """The working tree's tracked and new, not git-ignored files that galaxy.yml's build_ignore keeps in the collection.
+    """The working tree's tracked and new, not git-ignored files that galaxy.yml's build_ignore keeps, and the tests.
 
     The collection that is built and sanity-tested is the same; build_ignore also drops ``collections/``, whose
-    symlink back to the repository root would make the staged copy contain itself.
+    symlink back to the repository root would make the staged copy contain itself. The artifact leaves the tests
+    out, but ansible-test reads ``tests/sanity/`` and runs ``tests/unit/`` (whose conftest imports ``tools/``), so they
+    are staged.
     """
     listing = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -132,7 +134,11 @@ def collection_files() -> list[str]:
     ).stdout.decode()
     ignored = build_ignore_patterns()
     paths = {path for path in listing.split("\0") if path and os.path.lexists(REPO_ROOT / path)}
-    return sorted(path for path in paths if not is_build_ignored(path, ignored))
+    return sorted(path for path in paths if path.startswith(STAGED_TESTS) or not is_build_ignored(path, ignored))
+
+
+# The artifact leaves these out; ansible-test needs them (tests/conftest.py imports from tools/).
+STAGED_TESTS = ("tests/", "tools/")
 
 
 def build_ignore_patterns() -> list[str]:

@@ -8,7 +8,7 @@ DOCUMENTATION = """
 name: drift_report
 type: aggregate
 short_description: Write the drift that playbooks/drift.yml finds to <outputs>/<environment>-drift.json
-version_added: 0.1.0
+version_added: 1.0.0
 author: Serverless tasks API maintainers (!UNKNOWN)
 description:
   - Collects every changed task result of a check-mode run and turns it into property-level entries

@@ -9,7 +9,7 @@
 DOCUMENTATION = r"""
 ---
 module: api_gateway_account
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Set the CloudWatch Logs role of the API Gateway account settings of a region
 description:
   - Sets C(cloudwatchRoleArn) in the API Gateway account settings of the region, the IAM role API Gateway

@@ -9,7 +9,7 @@
 DOCUMENTATION = r"""
 ---
 module: api_gateway_api_key
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Converge an API Gateway API key with a value you choose, without ever showing the value
 description:
   - Creates, updates, replaces or deletes one API Gateway API key, found by its name.

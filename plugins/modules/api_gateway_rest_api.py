@@ -9,7 +9,7 @@
 DOCUMENTATION = r"""
 ---
 module: api_gateway_rest_api
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Converge an API Gateway REST API whose routes invoke Lambda functions, and deploy it once per change
 description:
   - Creates, updates or deletes one API Gateway REST API (v1), found by its name and, when several APIs share the

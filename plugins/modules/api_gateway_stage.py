@@ -9,7 +9,7 @@
 DOCUMENTATION = r"""
 ---
 module: api_gateway_stage
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Converge a stage of an API Gateway REST API with tracing, access logs, throttling and metrics
 description:
   - Creates, updates or deletes one stage of a REST API, found by the API ID and the stage name.

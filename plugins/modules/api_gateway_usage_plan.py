@@ -9,7 +9,7 @@
 DOCUMENTATION = r"""
 ---
 module: api_gateway_usage_plan
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Converge an API Gateway usage plan, its API stages, throttle, quota and API keys
 description:
   - Creates, updates or deletes one usage plan, found by its name.

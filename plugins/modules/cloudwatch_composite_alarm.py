@@ -9,7 +9,7 @@
 DOCUMENTATION = r"""
 ---
 module: cloudwatch_composite_alarm
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Converge a CloudWatch composite alarm, an alarm whose state follows a rule over other alarms
 description:
   - Creates, updates or deletes one CloudWatch composite alarm, found by its name.

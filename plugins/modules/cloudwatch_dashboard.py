@@ -9,7 +9,7 @@
 DOCUMENTATION = r"""
 ---
 module: cloudwatch_dashboard
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Converge a CloudWatch dashboard from its body given as data
 description:
   - Creates, updates or deletes one CloudWatch dashboard, found by its name.

@@ -9,7 +9,7 @@
 DOCUMENTATION = r"""
 ---
 module: cloudwatch_metric_alarms
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Converge a list of CloudWatch metric alarms in one call
 description:
   - Creates or updates every CloudWatch metric alarm of O(alarms), each found by its name, in one invocation.

@@ -9,7 +9,7 @@
 DOCUMENTATION = r"""
 ---
 module: cloudwatchlogs_log_groups
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Create or update a list of CloudWatch Logs log groups in one call
 description:
   - Creates the log groups of O(log_groups) that do not exist and updates the retention, the KMS key and the tags

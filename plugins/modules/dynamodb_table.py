@@ -9,7 +9,7 @@
 DOCUMENTATION = r"""
 ---
 module: dynamodb_table
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Converge a DynamoDB table with encryption, point-in-time recovery, TTL and tags
 description:
   - Creates, updates or deletes one DynamoDB table, found by its name.

@@ -9,7 +9,7 @@
 DOCUMENTATION = r"""
 ---
 module: iam_roles
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Converge a list of IAM roles with their inline and managed policies in one invocation
 description:
   - Creates or updates each IAM role of O(roles), found by its name, with its trust policy, description,

@@ -9,7 +9,7 @@
 DOCUMENTATION = r"""
 ---
 module: lambda_functions
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Converge a list of Lambda functions whose code is a zip in S3, publish versions and move an alias
 description:
   - Creates, updates or deletes the Lambda functions listed in O(functions), each found by its name, in one

@@ -9,7 +9,7 @@
 DOCUMENTATION = r"""
 ---
 module: lambda_permissions
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Converge a list of statements of Lambda resource policies in one invocation
 description:
   - Makes sure each statement of O(permissions) is in the resource policy of its function (or of the function's

@@ -9,7 +9,7 @@
 DOCUMENTATION = r"""
 ---
 module: sns_topic_encryption
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Set the KMS key that encrypts an SNS topic at rest
 description:
   - Sets or removes the server-side encryption of one existing SNS topic, its C(KmsMasterKeyId) attribute.

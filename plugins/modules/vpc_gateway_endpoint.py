@@ -9,7 +9,7 @@
 DOCUMENTATION = r"""
 ---
 module: vpc_gateway_endpoint
-version_added: 0.1.0
+version_added: 1.0.0
 short_description: Converge an AWS VPC Gateway endpoint found by its Name tag
 description:
   - Creates, updates or deletes one Gateway VPC endpoint (for example for S3 or DynamoDB).
