@@ -79,7 +79,7 @@ options:
       traffic_shift:
         description:
           - Whether traffic moves to a new version gradually, by M(serverless.tasks_api.lambda_traffic_shift) after
-            this module: then an existing alias O(alias) is neither moved nor redescribed; the version is still
+            this module. Then an existing alias O(alias) is neither moved nor redescribed; the version is still
             published and returned as RV(functions.version), and RV(functions.alias_version) is the version the
             alias still serves.
           - An alias that does not exist yet is created at the published version, since there is nothing to shift
