@@ -51,8 +51,9 @@ options:
       version:
         description:
           - The version the alias moves to.
+          - When omitted, the version before the one the alias points at - that of its C([previous version P])
+            marker, or else the highest published version below it - which is what a rollback wants.
         type: str
-        required: true
       strategy:
         description:
           - How the traffic moves.
@@ -204,6 +205,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.serverless.tasks_api.plugins.module_utils.lambda_alias import (
     base_description,
     compose_description,
+    previous_version,
     rolled_back_version,
 )
 from ansible_collections.serverless.tasks_api.plugins.module_utils.retries import jittered_backoff
@@ -227,6 +229,12 @@ class Clock:
 
 def get_alias(client, name, alias):
     return client.get_alias(aws_retry=True, FunctionName=name, Name=alias)
+
+
+@jittered_backoff()
+def list_versions(client, name):
+    paginator = client.get_paginator("list_versions_by_function")
+    return paginator.paginate(FunctionName=name).build_full_result()["Versions"]
 
 
 @jittered_backoff("ResourceConflictException")
@@ -319,6 +327,8 @@ class Shift:
     def plan(self):
         current = self.read()
         self.previous = self.served = current["FunctionVersion"]
+        if self.target is None:
+            self.target = self.version_before(current)
         given = self.module.params["description"]
         self.base = base_description(current.get("Description") if given is None else given)
         weights = routing_weights(current)
@@ -341,6 +351,24 @@ class Shift:
             return
         already = round(float(weights.get(self.target, 0)) * 100, 6)
         self.steps = [step for step in planned_steps(self.strategy) if step > already] or [100]
+
+    def version_before(self, current):
+        """The version of the alias's ``[previous version P]`` marker, else the highest published one below it."""
+        serving = current["FunctionVersion"]
+        marked = previous_version(current.get("Description"))
+        if marked is not None and marked != serving:
+            return marked
+        try:
+            published = [version["Version"] for version in list_versions(self.client, self.name)]
+        except AWS_ERRORS as e:
+            self.module.fail_json_aws(e, msg=f"Failed to list the versions of function {self.name}")
+        older = [int(version) for version in published if version.isdigit() and int(version) < int(serving)]
+        if not older:
+            self.module.fail_json(
+                msg=f"Function {self.name} has no published version before version {serving} to move alias"
+                f" {self.alias} back to; give the version"
+            )
+        return str(max(older))
 
     def read(self):
         try:
@@ -498,7 +526,7 @@ def main():
     function_spec = dict(
         name=dict(type="str", required=True),
         alias=dict(type="str", required=True),
-        version=dict(type="str", required=True),
+        version=dict(type="str"),
         strategy=dict(type="dict", options=strategy_spec, default={"type": "all_at_once"}),
         alarm_names=dict(type="list", elements="str", default=[]),
     )

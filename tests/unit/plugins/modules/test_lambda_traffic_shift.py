@@ -337,3 +337,29 @@ def test_a_bad_strategy_fails_before_any_call(run, aws, api_calls, strategy, pro
     assert result["failed"] is True
     assert f"{NAME}: strategy {strategy['type']} {problem}" in result["msg"]
     assert api_calls == []
+
+
+def test_without_a_version_the_alias_goes_back_to_the_marked_previous_one(run, aws):
+    run(functions=[shifting(strategy={"type": "all_at_once"})])
+    aws.lambda_.publish_version(FunctionName=NAME, Description="3")  # a newer version, never served
+
+    result = run(functions=[{"name": NAME, "alias": "live"}], mark_rolled_back=True)
+
+    assert (result["functions"][NAME]["previous_version"], result["functions"][NAME]["alias_version"]) == ("2", "1")
+    assert alias(aws)["Description"] == f"{BASE} [rolled back version 2]"
+
+
+def test_without_a_marker_the_alias_goes_back_to_the_highest_version_below(run, aws):
+    aws.lambda_.update_alias(FunctionName=NAME, Name="live", FunctionVersion="2", Description=BASE)
+
+    result = run(functions=[{"name": NAME, "alias": "live"}], mark_rolled_back=True)
+
+    assert result["functions"][NAME]["alias_version"] == "1"
+
+
+def test_a_rollback_from_the_first_version_fails_naming_it(run, aws):
+    result = run(functions=[{"name": NAME, "alias": "live"}], mark_rolled_back=True)
+
+    assert result["failed"] is True
+    assert f"Function {NAME} has no published version before version 1" in result["msg"]
+    assert alias(aws)["FunctionVersion"] == "1"
