@@ -255,3 +255,29 @@ def test_rollback_moves_the_alias_back_and_records_it(stack):
     outputs = read_outputs(stack.outputs)
     assert outputs["rollback"]["functions"] == {"list": {"from": bad, "to": previous}}
     assert outputs["rollback"]["time"] and outputs["functions"]["names"]["list"] == LIST
+
+
+# Preflight
+
+
+@pytest.mark.parametrize(
+    ("extra_vars", "named"),
+    [
+        ({"functions_deployment_strategy": {"type": "blue_green"}}, "functions_deployment_strategy is"),
+        (
+            {"functions_deployment_strategies": {"list": {"type": "canary", "percent": 100, "interval_seconds": 5}}},
+            "functions_deployment_strategies.list is",
+        ),
+        ({"functions_deployment_strategy": {"type": "linear", "percent": 10}}, "interval_seconds of 0 or more"),
+        ({"functions_deployment_strategies": {"lists": {"type": "all_at_once"}}}, "has lists, not in the manifest"),
+    ],
+)
+def test_a_bad_strategy_fails_naming_it_before_any_change(stack, extra_vars, named):
+    served = alias(stack)["FunctionVersion"]
+
+    run = converge_functions(stack, changed_source(stack), **extra_vars)
+
+    assert run.returncode != 0
+    assert any(named in message for message in run.failure_messages()), run.failure_messages()
+    assert run.changed == 0
+    assert alias(stack)["FunctionVersion"] == served
