@@ -156,6 +156,9 @@ functions:
       steps: [10, 100]
       alarm: []
   contains:
+    name:
+      description: The name of the function.
+      type: str
     previous_version:
       description: The version the alias served before the run.
       type: str
