@@ -13,6 +13,10 @@ def monitoring_alarms(functions, settings):
     return monitoring.monitoring_alarms(functions, settings)
 
 
+def monitoring_function_alarm_names(functions, name_prefix):
+    return monitoring.monitoring_function_alarm_names(functions, name_prefix)
+
+
 def monitoring_dashboard(functions, settings, alarm_arns=None):
     return monitoring.monitoring_dashboard(functions, settings, alarm_arns)
 
@@ -29,6 +33,7 @@ class FilterModule:
     def filters(self):
         return {
             "monitoring_alarms": as_filter_error(monitoring_alarms),
+            "monitoring_function_alarm_names": as_filter_error(monitoring_function_alarm_names),
             "monitoring_dashboard": as_filter_error(monitoring_dashboard),
             "monitoring_composite_rule": as_filter_error(monitoring_composite_rule),
             "monitoring_composite_alarms": as_filter_error(monitoring_composite_alarms),

@@ -19,7 +19,9 @@ description:
   - Unlike M(amazon.aws.lambda), a version is published whenever the code or the configuration of a function
     changed, so the alias serves the new configuration too; nothing is published otherwise.
   - With O(alias), the alias of each function is created or moved to the version the run published, or else to the
-    latest published version.
+    latest published version; except for a function with C(traffic_shift), whose existing alias is left for
+    M(serverless.tasks_api.lambda_traffic_shift) to move, and except to a version that a rollback moved the alias
+    away from (see O(retry_rolled_back)).
   - The module also manages reserved concurrency, and retries the errors AWS returns while a new IAM role
     propagates and while an earlier update of the function is in progress.
   - Layers, the dead letter queue, KMS encryption of the environment, ephemeral storage and other settings not
@@ -74,6 +76,16 @@ options:
           - A dictionary of tags to set on the function.
           - When omitted, the tags of an existing function are left alone.
         type: dict
+      traffic_shift:
+        description:
+          - Whether traffic moves to a new version gradually, by M(serverless.tasks_api.lambda_traffic_shift) after
+            this module. Then an existing alias O(alias) is neither moved nor redescribed; the version is still
+            published and returned as RV(functions.version), and RV(functions.alias_version) is the version the
+            alias still serves.
+          - An alias that does not exist yet is created at the published version, since there is nothing to shift
+            from.
+        type: bool
+        default: false
   runtime:
     description:
       - The runtime of the functions.
@@ -135,7 +147,17 @@ options:
     description:
       - The description of the alias O(alias).
       - When omitted, the description of an existing alias is left alone.
+      - The markers that M(serverless.tasks_api.lambda_traffic_shift) and the rollback playbook add at the end of the
+        description (C([previous version 4]), C([rolled back version 5])) are not compared; they are kept while the
+        alias stays, and dropped when the module moves it.
     type: str
+  retry_rolled_back:
+    description:
+      - Whether the alias may move to a version that its description marks as rolled back
+        (C([rolled back version N])). By default the alias stays where it is and the module warns; a new change of
+        code or configuration publishes another version, to which the alias moves.
+    type: bool
+    default: false
   purge_tags:
     description:
       - Whether tags of an existing function that are not in its C(tags) are removed. Tags starting with C(aws:)
@@ -247,6 +269,14 @@ functions:
       description: The base64 SHA-256 digest of the deployed package; null when the function does not exist.
       type: str
       sample: m6Bscu20JaexAgLFzx2+3wV1Qu5Kp1LHVTfwm6j6fWM=
+    alias_version:
+      description:
+        - The version the alias O(alias) serves after the run; when the alias moves in check mode, the same as
+          RV(functions.version). With C(traffic_shift) or a rolled back version (see O(retry_rolled_back)) it can
+          be older than RV(functions.version).
+        - Null without O(alias), and when no version was ever published.
+      type: str
+      sample: "2"
     alias_arn:
       description: The ARN of the alias O(alias); null without O(alias) and in check mode for an alias to create.
       type: str
@@ -316,6 +346,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
+from ansible_collections.serverless.tasks_api.plugins.module_utils.lambda_alias import (
+    base_description,
+    rolled_back_version,
+)
 from ansible_collections.serverless.tasks_api.plugins.module_utils.retries import jittered_backoff
 from ansible_collections.serverless.tasks_api.plugins.module_utils.tagging import merged_tags
 
@@ -516,6 +550,7 @@ class Function:
             "version": None,
             "new_version": False,
             "code_sha256": None,
+            "alias_version": None,
             "alias_arn": None,
             "changed": False,
         }
@@ -628,13 +663,24 @@ class Function:
                 self.before["alias_description"] = current.get("Description", "") if current else None
             self.after["alias_description"] = description
         self.result["alias_arn"] = current["AliasArn"] if current else None
+        self.result["alias_version"] = now
         if version is None:
             return  # no version was ever published: nothing to point the alias at
+        if current is not None and self.alias_stays(current, version):
+            self.after["alias"] = self.before.get("alias")
+            self.after.pop("alias_description", None)
+            self.before.pop("alias_description", None)
+            return
         moves = current is None or now != version
-        redescribed = current is not None and description is not None and current.get("Description", "") != description
+        redescribed = (
+            current is not None
+            and description is not None
+            and base_description(current.get("Description")) != base_description(description)
+        )
         if not (moves or redescribed):
             return
         self.changed = True
+        self.result["alias_version"] = self.result["version"] if self.module.check_mode else version
         if self.module.check_mode:
             return
         try:
@@ -644,6 +690,22 @@ class Function:
                 e, msg=f"Failed to point alias {alias} of function {self.name} at version {version}"
             )
         self.result["alias_arn"] = written["AliasArn"]
+
+    def alias_stays(self, current, version):
+        """Whether an existing alias is left alone: traffic shifts later, or ``version`` was rolled back."""
+        if self.wanted["traffic_shift"]:
+            return True
+        rolled_back = rolled_back_version(current.get("Description"))
+        if rolled_back is None or rolled_back != version or current["FunctionVersion"] == version:
+            return False
+        if self.params["retry_rolled_back"]:
+            return False
+        self.module.warn(
+            f"Alias {self.params['alias']} of function {self.name} stays at version {current['FunctionVersion']}:"
+            f" version {version} was rolled back. Change the code or the configuration to publish another version,"
+            " or set retry_rolled_back (functions_retry_failed in the functions role) to move it there again"
+        )
+        return True
 
     # Writes
 
@@ -867,6 +929,7 @@ def main():
         reserved_concurrency=dict(type="int"),
         description=dict(type="str", default=""),
         tags=dict(type="dict"),
+        traffic_shift=dict(type="bool", default=False),
     )
     argument_spec = dict(
         functions=dict(type="list", elements="dict", required=True, options=function_spec),
@@ -881,6 +944,7 @@ def main():
         tracing_mode=dict(type="str", choices=["Active", "PassThrough"], default="Active"),
         alias=dict(type="str"),
         alias_description=dict(type="str"),
+        retry_rolled_back=dict(type="bool", default=False),
         purge_tags=dict(type="bool", default=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         role_propagation_timeout=dict(type="int", default=120),

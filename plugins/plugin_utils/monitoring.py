@@ -115,6 +115,16 @@ def monitoring_alarms(functions: object, settings: object) -> list[dict]:
     return alarms
 
 
+def monitoring_function_alarm_names(functions: object, name_prefix: object) -> dict[str, list[str]]:
+    """{manifest function name: the names of its alarms}, named as monitoring_alarms names them."""
+    entries = _manifest(functions)
+    problem = CHECKS["name_prefix"]("name_prefix", name_prefix)
+    if problem:
+        raise ValueError(f"name_prefix: {problem}, got {name_prefix!r}")
+    config = {**DEFAULTS, "name_prefix": name_prefix}
+    return {entry["name"]: [alarm["name"] for alarm in _function_alarms(entry, config)] for entry in entries}
+
+
 def monitoring_dashboard(functions: object, settings: object, alarm_arns: object = None) -> dict:
     """The dashboard body: alarm status (when given ARNs), then the API, the functions and the table."""
     entries = _manifest(functions)

@@ -680,3 +680,23 @@ def test_bad_alarm_names_are_named(alarm_names, message):
 def test_filters_raise_ansible_filter_errors_named_after_the_filter(name, args, message):
     with pytest.raises(AnsibleFilterError, match=f"^{name}: {message}"):
         FILTERS[name](*args)
+
+
+# monitoring_function_alarm_names
+
+FUNCTION_ALARM_NAMES = FILTERS["monitoring_function_alarm_names"]
+
+
+def test_function_alarm_names_are_those_of_the_alarms_created():
+    names = FUNCTION_ALARM_NAMES(TASKS_MANIFEST, PREFIX)
+
+    created = [alarm["name"] for alarm in ALARMS(TASKS_MANIFEST, SETTINGS) if alarm["kind"].startswith("function_")]
+    assert list(names) == FUNCTION_NAMES
+    assert [name for function in FUNCTION_NAMES for name in names[function]] == created
+    assert names["list"] == [f"{PREFIX}-list-errors", f"{PREFIX}-list-throttles", f"{PREFIX}-list-duration"]
+
+
+@pytest.mark.parametrize("prefix", ["", "bad prefix", None])
+def test_function_alarm_names_reject_a_bad_prefix(prefix):
+    with pytest.raises(AnsibleFilterError, match="name_prefix"):
+        FUNCTION_ALARM_NAMES(TASKS_MANIFEST, prefix)

@@ -65,7 +65,17 @@ def aws(mocked_aws):
     )
 
 
-PER_FUNCTION = ("name", "role_arn", "handler", "memory_size", "timeout", "reserved_concurrency", "description", "tags")
+PER_FUNCTION = (
+    "name",
+    "role_arn",
+    "handler",
+    "memory_size",
+    "timeout",
+    "reserved_concurrency",
+    "description",
+    "tags",
+    "traffic_shift",
+)
 
 
 @pytest.fixture
@@ -160,6 +170,7 @@ def test_create_returns_the_function(run, aws):
             "version": "1",
             "new_version": True,
             "code_sha256": aws.first["code_sha256"],
+            "alias_version": None,
             "alias_arn": None,
             "changed": True,
         }
@@ -460,6 +471,7 @@ def test_check_mode_create_writes_nothing(run, aws, api_calls):
         "version": None,
         "new_version": True,
         "code_sha256": None,
+        "alias_version": None,
         "alias_arn": None,
         "changed": True,
     }
@@ -860,6 +872,81 @@ def test_check_mode_diff_shows_the_alias_moving_to_the_new_version(run, aws, api
         "alias": ("live -> 1", "live -> (new version)"),
     }
     assert own(result)["alias_arn"] == aws.lambda_.get_alias(FunctionName=NAME, Name="live")["AliasArn"]
+
+
+def test_traffic_shift_publishes_but_leaves_the_alias(run, aws, api_calls):
+    run(alias="live", alias_description="Serves API traffic")
+
+    result = run(alias="live", alias_description="other", memory_size=512, traffic_shift=True)
+
+    assert result["changed"] is True
+    assert (own(result)["version"], own(result)["alias_version"]) == ("2", "1")
+    assert versions(aws) == ["$LATEST", "1", "2"]
+    assert alias_version(aws) == "1"
+    assert aws.lambda_.get_alias(FunctionName=NAME, Name="live")["Description"] == "Serves API traffic"
+    assert "UpdateAlias" not in writes(api_calls)
+
+
+def test_traffic_shift_creates_a_missing_alias_at_the_first_version(run, aws):
+    result = run(alias="live", traffic_shift=True)
+
+    assert alias_version(aws) == own(result)["alias_version"] == "1"
+
+
+def test_traffic_shift_rerun_changes_nothing(run, aws, api_calls):
+    run(alias="live")
+    run(alias="live", memory_size=512, traffic_shift=True)
+
+    result = run(alias="live", memory_size=512, traffic_shift=True)
+
+    assert result["changed"] is False
+    assert writes(api_calls) == []
+
+
+def rolled_back_to_1(run, aws):
+    """Version 2 published and the alias moved back to 1, marked as a rollback of 2."""
+    run(alias="live", alias_description="Serves")
+    run(alias="live", alias_description="Serves", memory_size=512)
+    aws.lambda_.update_alias(
+        FunctionName=NAME, Name="live", FunctionVersion="1", Description="Serves [rolled back version 2]"
+    )
+
+
+def test_a_rolled_back_version_is_not_served_again(run, aws, api_calls):
+    rolled_back_to_1(run, aws)
+
+    result = run(alias="live", alias_description="Serves", memory_size=512)
+
+    assert result["changed"] is False
+    assert writes(api_calls) == []
+    assert own(result)["alias_version"] == "1"
+    assert "version 2 was rolled back" in str(result["warnings"])
+    assert aws.lambda_.get_alias(FunctionName=NAME, Name="live")["Description"] == "Serves [rolled back version 2]"
+
+
+def test_retry_rolled_back_serves_it_again(run, aws):
+    rolled_back_to_1(run, aws)
+
+    result = run(alias="live", alias_description="Serves", memory_size=512, retry_rolled_back=True)
+
+    assert result["changed"] is True
+    assert alias_version(aws) == own(result)["alias_version"] == "2"
+    assert aws.lambda_.get_alias(FunctionName=NAME, Name="live")["Description"] == "Serves"
+
+
+def test_a_new_change_after_a_rollback_moves_the_alias(run, aws):
+    rolled_back_to_1(run, aws)
+
+    run(alias="live", alias_description="Serves", memory_size=1024)
+
+    assert alias_version(aws) == "3"
+
+
+def test_markers_alone_do_not_redescribe_the_alias(run, aws, api_calls):
+    run(alias="live", alias_description="Serves")
+    aws.lambda_.update_alias(FunctionName=NAME, Name="live", Description="Serves [previous version 0]")
+
+    assert run(alias="live", alias_description="Serves")["changed"] is False
 
 
 def test_check_mode_create_shows_the_alias_it_would_create(run, aws, api_calls):
