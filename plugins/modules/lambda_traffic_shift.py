@@ -29,7 +29,7 @@ description:
   - An alias whose routing already sends part of the traffic to the target (an interrupted shift) continues from
     that weight, with the version it points at as the previous one.
   - This module supports check mode and diff mode.
-author: Serverless tasks API maintainers
+author: Serverless tasks API maintainers (!UNKNOWN)
 options:
   functions:
     description:

@@ -32,7 +32,7 @@ class FakeClock:
         self.time += seconds
         due = [entry for entry in self.actions if entry[0] <= self.time]
         self.actions = [entry for entry in self.actions if entry[0] > self.time]
-        for _, action in due:
+        for _due_time, action in due:
             action()
 
     def at(self, seconds, action):
