@@ -255,6 +255,7 @@ def test_rollback_moves_the_alias_back_and_records_it(stack):
     outputs = read_outputs(stack.outputs)
     assert outputs["rollback"]["functions"] == {"list": {"from": bad, "to": previous}}
     assert outputs["rollback"]["time"] and outputs["functions"]["names"]["list"] == LIST
+    assert outputs["functions"]["versions"]["list"] == previous  # what the alias serves now, as after a converge
 
 
 # Preflight
