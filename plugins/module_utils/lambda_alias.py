@@ -1,7 +1,10 @@
 # Copyright: Contributors to the serverless.tasks_api collection
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 
-"""The markers that the collection's modules write at the end of an alias description, and read back.
+"""Lambda versions and aliases as the collection's modules read them.
+
+The published versions of a function, and the highest one (below a given version). The markers that the
+modules write at the end of an alias description, and read back:
 
 ``[previous version 4]``: the alias was moved away from version 4 by a completed traffic shift or a rollback, so a
 rollback without a version goes back to 4. ``[rolled back version 5]``: traffic was moved away from version 5
@@ -11,9 +14,26 @@ description is the role's own text.
 
 import re
 
+from ansible_collections.serverless.tasks_api.plugins.module_utils.retries import jittered_backoff
+
 PREVIOUS = "previous version"
 ROLLED_BACK = "rolled back version"
 MARKER_PATTERN = re.compile(r"\s*\[(previous|rolled back) version (\d+)\]")
+
+
+@jittered_backoff()
+def list_versions(client, name):
+    """Every version of function ``name`` ($LATEST included), each as ListVersionsByFunction returns it."""
+    paginator = client.get_paginator("list_versions_by_function")
+    return paginator.paginate(FunctionName=name).build_full_result()["Versions"]
+
+
+def highest_version(versions, below=None):
+    """The highest published version number (below ``below`` when given) as a string, or None when there is none."""
+    numbers = [int(version["Version"]) for version in versions if version["Version"].isdigit()]
+    if below is not None:
+        numbers = [number for number in numbers if number < int(below)]
+    return str(max(numbers)) if numbers else None
 
 
 def compose_description(base, previous=None, rolled_back=None):

@@ -348,6 +348,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_
 
 from ansible_collections.serverless.tasks_api.plugins.module_utils.lambda_alias import (
     base_description,
+    highest_version,
+    list_versions,
     rolled_back_version,
 )
 from ansible_collections.serverless.tasks_api.plugins.module_utils.retries import jittered_backoff
@@ -372,12 +374,6 @@ def get_function(client, name):
         return client.get_function(aws_retry=True, FunctionName=name)
     except is_boto3_error_code("ResourceNotFoundException"):
         return None
-
-
-@jittered_backoff()
-def list_versions(client, name):
-    paginator = client.get_paginator("list_versions_by_function")
-    return paginator.paginate(FunctionName=name).build_full_result()["Versions"]
 
 
 def get_alias(client, name, alias):
@@ -510,12 +506,6 @@ def configuration_change(current, desired):
 
 def code_differs(current, desired):
     return (current["code_sha256"], current["architecture"]) != (desired["code_sha256"], desired["architecture"])
-
-
-def highest_version(versions):
-    """The highest published version number as a string, or None when none was published."""
-    numbers = [int(version["Version"]) for version in versions if version["Version"].isdigit()]
-    return str(max(numbers)) if numbers else None
 
 
 def alias_target(alias, version):

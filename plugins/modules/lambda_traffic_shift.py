@@ -208,6 +208,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.serverless.tasks_api.plugins.module_utils.lambda_alias import (
     base_description,
     compose_description,
+    highest_version,
+    list_versions,
     previous_version,
     rolled_back_version,
 )
@@ -232,12 +234,6 @@ class Clock:
 
 def get_alias(client, name, alias):
     return client.get_alias(aws_retry=True, FunctionName=name, Name=alias)
-
-
-@jittered_backoff()
-def list_versions(client, name):
-    paginator = client.get_paginator("list_versions_by_function")
-    return paginator.paginate(FunctionName=name).build_full_result()["Versions"]
 
 
 @jittered_backoff("ResourceConflictException")
@@ -362,16 +358,15 @@ class Shift:
         if marked is not None and marked != serving:
             return marked
         try:
-            published = [version["Version"] for version in list_versions(self.client, self.name)]
+            older = highest_version(list_versions(self.client, self.name), below=serving)
         except AWS_ERRORS as e:
             self.module.fail_json_aws(e, msg=f"Failed to list the versions of function {self.name}")
-        older = [int(version) for version in published if version.isdigit() and int(version) < int(serving)]
-        if not older:
+        if older is None:
             self.module.fail_json(
                 msg=f"Function {self.name} has no published version before version {serving} to move alias"
                 f" {self.alias} back to; give the version"
             )
-        return str(max(older))
+        return older
 
     def read(self):
         try:

@@ -1,10 +1,11 @@
-"""Tests of the alias description markers shared by lambda_functions and lambda_traffic_shift."""
+"""Tests of the version reading and alias description markers shared by lambda_functions and lambda_traffic_shift."""
 
 import pytest
 
 from ansible_collections.serverless.tasks_api.plugins.module_utils.lambda_alias import (
     base_description,
     compose_description,
+    highest_version,
     previous_version,
     rolled_back_version,
 )
@@ -47,3 +48,18 @@ def test_the_base_is_the_description_without_markers():
 
 def test_markers_alone_make_a_description_without_base():
     assert compose_description("", rolled_back="7") == "[rolled back version 7]"
+
+
+VERSIONS = [{"Version": "$LATEST"}, {"Version": "2"}, {"Version": "10"}, {"Version": "9"}]
+
+
+@pytest.mark.parametrize(
+    ("below", "expected"),
+    [(None, "10"), ("10", "9"), ("9", "2"), ("2", None)],
+)
+def test_the_highest_version_compares_numbers_and_skips_latest(below, expected):
+    assert highest_version(VERSIONS, below=below) == expected
+
+
+def test_no_published_version_has_no_highest():
+    assert highest_version([{"Version": "$LATEST"}]) is None
