@@ -23,6 +23,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 import yaml
+from generated_files import write_or_check
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COLLECTION = "serverless.tasks_api"
@@ -419,18 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError, KeyError) as error:
         print(f"render_architecture: {error}", file=sys.stderr)
         return 2
-    stale = []
-    for relative, text in files.items():
-        target = args.root / relative
-        if args.check:
-            if not target.exists() or target.read_text() != text:
-                stale.append(str(relative))
-        else:
-            target.write_text(text)
-    if stale:
-        print(f"out of date (run tools/render_architecture.py): {', '.join(stale)}", file=sys.stderr)
-        return 1
-    return 0
+    return write_or_check(args.root, files, args.check, "render_architecture.py")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from generated_files import write_or_check
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT / "collections") not in sys.path:
@@ -61,15 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
-    text, target = render(), REPO_ROOT / TARGET
-    if args.check:
-        if not target.exists() or target.read_text() != text:
-            print(f"out of date (run tools/render_openapi.py): {TARGET}", file=sys.stderr)
-            return 1
-        return 0
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text)
-    return 0
+    return write_or_check(REPO_ROOT, {TARGET: render()}, args.check, "render_openapi.py")
 
 
 if __name__ == "__main__":

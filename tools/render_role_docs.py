@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from generated_files import write_or_check
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MARKUP = [
@@ -90,21 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args(argv)
-    stale = []
-    for specs in sorted(REPO_ROOT.glob("roles/*/meta/argument_specs.yml")):
-        role_dir = specs.parent.parent
-        target = REPO_ROOT / "docs" / "roles" / f"{role_dir.name}.md"
-        text = render_role(role_dir)
-        if args.check:
-            if not target.exists() or target.read_text() != text:
-                stale.append(str(target.relative_to(REPO_ROOT)))
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
-    if stale:
-        print(f"out of date (run tools/render_role_docs.py): {', '.join(stale)}", file=sys.stderr)
-        return 1
-    return 0
+    files = {
+        Path("docs") / "roles" / f"{specs.parent.parent.name}.md": render_role(specs.parent.parent)
+        for specs in sorted(REPO_ROOT.glob("roles/*/meta/argument_specs.yml"))
+    }
+    return write_or_check(REPO_ROOT, files, args.check, "render_role_docs.py")
 
 
 if __name__ == "__main__":
